@@ -1,0 +1,60 @@
+"""Offline analysis: the alignment engine over a whole skeleton CSV."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .alignment import HingeEngine
+from .params import ParameterError, validate
+from .session_io import read_session
+
+
+def analyze_csv(path: Path, up: str | None = None) -> dict:
+    """Per-rep report of a skeleton CSV, as plain data (the ``--json`` layout)."""
+    stream = read_session(path)
+    params: dict = {}
+    if up:
+        try:
+            vector = [float(v) for v in up.split(",")]
+        except ValueError:
+            raise ParameterError(f"--up {up!r} must be three numbers X,Y,Z") from None
+        if len(vector) != 3 or np.linalg.norm(vector) < 1e-6:
+            raise ParameterError(f"--up {up!r} must be a non-zero vector X,Y,Z")
+        norm = float(np.linalg.norm(vector))
+        params = validate("alignment_node", {"up_source": "fixed", "up_vector": [v / norm for v in vector]})
+    engine = HingeEngine(params)
+    reps = []
+    for t, lm in zip(stream.times_s, stream.landmarks):
+        rep = engine.update(float(t), lm).completed_rep
+        if rep is not None:
+            reps.append(
+                {
+                    "index": rep.index,
+                    "start_s": round(float(rep.start_s), 3),
+                    "end_s": round(float(rep.end_s), 3),
+                    "peak": {
+                        "hip_flexion_deg": round(rep.peak_hip_flexion_deg, 1),
+                        "trunk_inclination_deg": round(rep.peak_trunk_inclination_deg, 1),
+                        "knee_flexion_deg": round(rep.peak_knee_flexion_deg, 1),
+                    },
+                    "faults": [{"id": f, "severity": round(s, 2)} for f, s in sorted(rep.faults.items())],
+                    "score": rep.score,
+                    "score_breakdown": rep.score_breakdown,
+                }
+            )
+    return {"input": str(path), "rep_count": len(reps), "reps": reps}
+
+
+def format_table(result: dict) -> str:
+    lines = [f"{'rep':>3} {'start s':>8} {'end s':>7} {'hip':>5} {'trunk':>5} {'knee':>5} {'score':>5}  faults"]
+    for r in result["reps"]:
+        p = r["peak"]
+        faults = ", ".join(f"{f['id']}({f['severity']:.2f})" for f in r["faults"]) or "-"
+        lines.append(
+            f"{r['index']:>3} {r['start_s']:>8.2f} {r['end_s']:>7.2f} {p['hip_flexion_deg']:>5.0f} "
+            f"{p['trunk_inclination_deg']:>5.0f} {p['knee_flexion_deg']:>5.0f} {r['score']:>5.0f}  {faults}"
+        )
+    lines.append(f"{result['rep_count']} reps")
+    return "\n".join(lines)

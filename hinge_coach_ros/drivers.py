@@ -1,0 +1,50 @@
+"""Actuator drivers. The simulated backends are full backends: they keep state,
+enforce the same limits a real device would, and record what they were told.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .feedback import PanTiltLimits
+
+
+@dataclass
+class SimLed:
+    """A simulated LED strip: holds one colour."""
+
+    colour: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+    history: list[tuple[float, float, float, float]] = field(default_factory=list)
+
+    def set_colour(self, rgba: tuple[float, float, float, float]) -> None:
+        if rgba != self.colour:
+            self.history.append(rgba)
+        self.colour = rgba
+
+    def off(self) -> None:
+        self.set_colour((0.0, 0.0, 0.0, 0.0))
+
+
+@dataclass
+class SimPanTilt:
+    """A simulated pan-tilt mount that, like a servo with limits set, refuses to pass them."""
+
+    limits: PanTiltLimits
+    pan_deg: float = 0.0
+    tilt_deg: float = 0.0
+    torque_on: bool = True
+    rejected_commands: int = 0
+
+    def command(self, pan_deg: float, tilt_deg: float) -> None:
+        if not self.torque_on:
+            return
+        clamped = self.limits.clamp(pan_deg, tilt_deg)
+        if clamped != (pan_deg, tilt_deg):
+            self.rejected_commands += 1
+        self.pan_deg, self.tilt_deg = clamped
+
+    def safe_stop(self) -> None:
+        """Home, then torque off: the state the mount is left in on exit or error."""
+        self.torque_on = True
+        self.command(self.limits.home_pan_deg, self.limits.home_tilt_deg)
+        self.torque_on = False

@@ -1,0 +1,172 @@
+"""Conversions between the core's data and standard ROS messages.
+
+The one place that knows how a skeleton is packed into PointCloud2 and how
+a report is laid out in a DiagnosticArray (keys documented in the README).
+It imports message types only, never rclpy.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from sensor_msgs.msg import PointCloud2, PointField
+from std_msgs.msg import Header
+
+from .alignment import FrameReport, RepSummary
+from .feedback import ReportView, RepView
+from .landmarks import NUM_LANDMARKS
+
+SKELETON_FIELDS = ("x", "y", "z", "confidence")
+_POINT_DTYPE = np.dtype([(f, "<f4") for f in SKELETON_FIELDS])
+
+REPORT_METRICS = "hinge: metrics"
+REPORT_FAULT_PREFIX = "hinge: fault "
+REP_STATUS = "hinge: rep"
+
+
+class MessageError(ValueError):
+    """A message does not have the documented layout."""
+
+
+def skeleton_to_cloud(landmarks: np.ndarray, header: Header) -> PointCloud2:
+    """Pack (33, 4) landmarks into an unorganized cloud: one point per landmark, BlazePose order."""
+    points = np.zeros(NUM_LANDMARKS, dtype=_POINT_DTYPE)
+    for i, name in enumerate(SKELETON_FIELDS):
+        points[name] = landmarks[:, i]
+    msg = PointCloud2()
+    msg.header = header
+    msg.height = 1
+    msg.width = NUM_LANDMARKS
+    msg.fields = [
+        PointField(name=name, offset=4 * i, datatype=PointField.FLOAT32, count=1)
+        for i, name in enumerate(SKELETON_FIELDS)
+    ]
+    msg.is_bigendian = False
+    msg.point_step = _POINT_DTYPE.itemsize
+    msg.row_step = msg.point_step * NUM_LANDMARKS
+    msg.is_dense = bool(np.isfinite(landmarks[:, :3]).all())
+    msg.data = points.tobytes()
+    return msg
+
+
+def cloud_to_skeleton(msg: PointCloud2) -> np.ndarray:
+    names = [f.name for f in msg.fields]
+    if names[:4] != list(SKELETON_FIELDS) or msg.width * msg.height != NUM_LANDMARKS:
+        raise MessageError(
+            f"skeleton cloud must have fields {SKELETON_FIELDS} and {NUM_LANDMARKS} points, "
+            f"got {names} x {msg.width * msg.height}"
+        )
+    if msg.point_step != _POINT_DTYPE.itemsize or len(msg.data) != NUM_LANDMARKS * msg.point_step:
+        raise MessageError("skeleton cloud has an unexpected point layout")
+    points = np.frombuffer(bytes(msg.data), dtype=_POINT_DTYPE)
+    return np.stack([points[f].astype(float) for f in SKELETON_FIELDS], axis=1)
+
+
+def _kv(key: str, value: float | int | str | bool) -> KeyValue:
+    if isinstance(value, float):
+        text = "nan" if not math.isfinite(value) else f"{value:.3f}"
+    else:
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+    return KeyValue(key=key, value=text)
+
+
+def report_to_msg(report: FrameReport, header: Header, cue_for_fault: dict[str, str]) -> DiagnosticArray:
+    """One status with the metrics, then one per fault check (level WARN when raised)."""
+    a = report.angles
+    values = [
+        _kv("person", report.person),
+        _kv("phase", report.phase),
+        _kv("rep_count", report.rep_count),
+        _kv("trunk_inclination_deg", a.trunk_inclination_deg if a else math.nan),
+        _kv("hip_flexion_deg", a.hip_flexion_deg if a else math.nan),
+        _kv("knee_flexion_deg", a.knee_flexion_deg if a else math.nan),
+        _kv("shin_angle_deg", a.shin_angle_deg if a else math.nan),
+        _kv("dowel_head_gap_m", a.dowel_gaps_m[0] if a else math.nan),
+        _kv("dowel_mid_back_gap_m", a.dowel_gaps_m[1] if a else math.nan),
+        _kv("dowel_tailbone_gap_m", a.dowel_gaps_m[2] if a else math.nan),
+    ]
+    statuses = [
+        DiagnosticStatus(
+            level=DiagnosticStatus.OK, name=REPORT_METRICS, message=report.phase, hardware_id="", values=values
+        )
+    ]
+    for fault_id, s in report.faults.items():
+        statuses.append(
+            DiagnosticStatus(
+                level=DiagnosticStatus.WARN if s.active else DiagnosticStatus.OK,
+                name=REPORT_FAULT_PREFIX + fault_id,
+                message=cue_for_fault[fault_id] if s.active else ("ok" if s.measurable else "not measurable"),
+                values=[
+                    _kv("active", s.active),
+                    _kv("measurable", s.measurable),
+                    _kv("value", s.value),
+                    _kv("severity", s.severity),
+                ],
+            )
+        )
+    return DiagnosticArray(header=header, status=statuses)
+
+
+def rep_to_msg(rep: RepSummary, header: Header) -> DiagnosticArray:
+    values = [
+        _kv("index", rep.index),
+        _kv("start_s", rep.start_s),
+        _kv("end_s", rep.end_s),
+        _kv("duration_s", rep.duration_s),
+        _kv("peak_hip_flexion_deg", rep.peak_hip_flexion_deg),
+        _kv("peak_trunk_inclination_deg", rep.peak_trunk_inclination_deg),
+        _kv("peak_knee_flexion_deg", rep.peak_knee_flexion_deg),
+        _kv("score", rep.score),
+    ]
+    values += [_kv(f"fault.{f}", s) for f, s in sorted(rep.faults.items())]
+    values += [_kv(f"penalty.{k}", v) for k, v in sorted(rep.score_breakdown.items())]
+    level = DiagnosticStatus.WARN if rep.faults else DiagnosticStatus.OK
+    status = DiagnosticStatus(level=level, name=REP_STATUS, message=f"rep {rep.index}", values=values)
+    return DiagnosticArray(header=header, status=[status])
+
+
+def _values(status: DiagnosticStatus) -> dict[str, str]:
+    return {kv.key: kv.value for kv in status.values}
+
+
+def _float(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return math.nan
+
+
+def msg_to_report_view(msg: DiagnosticArray) -> ReportView:
+    by_name = {s.name: s for s in msg.status}
+    if REPORT_METRICS not in by_name:
+        raise MessageError(f"report has no '{REPORT_METRICS}' status")
+    m = _values(by_name[REPORT_METRICS])
+    cues = {
+        s.name[len(REPORT_FAULT_PREFIX) :]: s.message
+        for s in msg.status
+        if s.name.startswith(REPORT_FAULT_PREFIX) and s.level >= DiagnosticStatus.WARN
+    }
+    return ReportView(
+        person=m.get("person") == "true",
+        phase=m.get("phase", "no_person"),
+        rep_count=int(m.get("rep_count", "0")),
+        hip_flexion_deg=_float(m.get("hip_flexion_deg", "nan")),
+        active_cues=cues,
+    )
+
+
+def msg_to_rep_view(msg: DiagnosticArray) -> RepView:
+    if not msg.status or msg.status[0].name != REP_STATUS:
+        raise MessageError(f"rep summary must hold one '{REP_STATUS}' status")
+    v = _values(msg.status[0])
+    return RepView(
+        index=int(v["index"]),
+        score=_float(v["score"]),
+        peak_hip_flexion_deg=_float(v["peak_hip_flexion_deg"]),
+        peak_trunk_inclination_deg=_float(v["peak_trunk_inclination_deg"]),
+        peak_knee_flexion_deg=_float(v["peak_knee_flexion_deg"]),
+        duration_s=_float(v["duration_s"]),
+        faults={k[len("fault.") :]: _float(x) for k, x in v.items() if k.startswith("fault.")},
+    )

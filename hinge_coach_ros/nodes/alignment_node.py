@@ -1,0 +1,49 @@
+"""alignment_node: runs the hinge engine on the skeleton topic.
+
+Publishes a per-frame report and a per-rep summary (DiagnosticArray, layout
+in messages.py and the README), each stamped with the skeleton's capture stamp.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from diagnostic_msgs.msg import DiagnosticArray
+from rclpy.node import Node
+from rclpy.time import Time
+from sensor_msgs.msg import PointCloud2
+
+from ..alignment import CUE_FOR_FAULT, HingeEngine
+from ..messages import MessageError, cloud_to_skeleton, rep_to_msg, report_to_msg
+from .common import REP_QOS, REPORT_QOS, SENSOR_QOS, declare_schema, run_node
+
+
+class AlignmentNode(Node):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__("alignment_node", **kwargs)
+        self.engine = HingeEngine(declare_schema(self, "alignment_node", self._on_params))
+        self.reps_published = 0
+        self._report_pub = self.create_publisher(DiagnosticArray, "alignment/report", REPORT_QOS)
+        self._rep_pub = self.create_publisher(DiagnosticArray, "alignment/rep", REP_QOS)
+        self.create_subscription(PointCloud2, "skeleton", self._on_skeleton, SENSOR_QOS)
+
+    def _on_params(self, changed: dict) -> None:
+        self.engine.set_params(changed)
+        self.get_logger().info(f"parameters changed: {changed}")
+
+    def _on_skeleton(self, msg: PointCloud2) -> None:
+        try:
+            landmarks = cloud_to_skeleton(msg)
+        except MessageError as exc:
+            self.get_logger().error(str(exc), throttle_duration_sec=5.0)
+            return
+        t = Time.from_msg(msg.header.stamp).nanoseconds * 1e-9
+        report = self.engine.update(t, landmarks)
+        self._report_pub.publish(report_to_msg(report, msg.header, CUE_FOR_FAULT))
+        if report.completed_rep is not None:
+            self._rep_pub.publish(rep_to_msg(report.completed_rep, msg.header))
+            self.reps_published += 1
+
+
+def main(args: list[str] | None = None) -> int:
+    return run_node(AlignmentNode, args)

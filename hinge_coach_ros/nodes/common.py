@@ -1,0 +1,111 @@
+"""What every node shares: parameters from the schema, QoS, and main()."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import rclpy
+from rcl_interfaces.msg import (
+    FloatingPointRange,
+    IntegerRange,
+    ParameterDescriptor,
+    ParameterType,
+    SetParametersResult,
+)
+from rclpy.exceptions import ParameterException
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+
+from ..params import SCHEMA, Param, ParameterError, Value, validate
+from ..session_io import SessionFileError
+
+# Errors a user can fix; reported as one line, never a traceback.
+USER_ERRORS = (ParameterError, SessionFileError)
+
+SENSOR_QOS = qos_profile_sensor_data
+REPORT_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+REP_QOS = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
+
+_TYPES = {
+    "bool": ParameterType.PARAMETER_BOOL,
+    "int": ParameterType.PARAMETER_INTEGER,
+    "double": ParameterType.PARAMETER_DOUBLE,
+    "string": ParameterType.PARAMETER_STRING,
+    "double[]": ParameterType.PARAMETER_DOUBLE_ARRAY,
+}
+
+
+def descriptor(p: Param) -> ParameterDescriptor:
+    d = ParameterDescriptor(
+        name=p.name, type=_TYPES[p.type_name], description=p.description, additional_constraints=p.allowed()
+    )
+    if p.type_name == "double" and p.min is not None and p.max is not None:
+        d.floating_point_range = [FloatingPointRange(from_value=float(p.min), to_value=float(p.max), step=0.0)]
+    elif p.type_name == "int" and p.min is not None and p.max is not None:
+        d.integer_range = [IntegerRange(from_value=int(p.min), to_value=int(p.max), step=1)]
+    return d
+
+
+def declare_schema(
+    node: Node, schema_key: str, on_change: Callable[[dict[str, Value]], None] | None = None
+) -> dict[str, Value]:
+    """Declare the node's parameters with descriptors; validate start-up values and later changes.
+
+    Raises ParameterError (one line, naming the key and the allowed values)
+    when a start-up value is wrong.
+    """
+    for p in SCHEMA[schema_key]:
+        try:
+            node.declare_parameter(p.name, p.default, descriptor(p))
+        except ParameterException as exc:
+            raise ParameterError(f"{schema_key}.{p.name} is invalid: expected {p.allowed()} ({exc})") from None
+    values = {p.name: _plain(node.get_parameter(p.name).value) for p in SCHEMA[schema_key]}
+    validated = validate(schema_key, values)
+
+    def callback(changes: list[Parameter]) -> SetParametersResult:
+        try:
+            checked = validate(
+                schema_key,
+                {**values, **{c.name: _plain(c.value) for c in changes}},
+            )
+        except ParameterError as exc:
+            return SetParametersResult(successful=False, reason=str(exc))
+        changed = {c.name: checked[c.name] for c in changes}
+        values.update(changed)
+        if on_change is not None:
+            on_change(changed)
+        return SetParametersResult(successful=True)
+
+    node.add_on_set_parameters_callback(callback)
+    return validated
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if hasattr(value, "tolist") or isinstance(value, tuple) else value
+
+
+def run_node(factory: Callable[[], Node], args: list[str] | None = None) -> int:
+    """init, spin, shut down cleanly; a wrong parameter is one line and exit code 2."""
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = factory()
+        rclpy.spin(node)
+    except USER_ERRORS as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        if node is not None:
+            shutdown = getattr(node, "safe_shutdown", None)
+            if shutdown is not None:
+                shutdown()
+            node.destroy_node()
+        if rclpy.ok():
+            rclpy.shutdown()
+    return 0

@@ -1,0 +1,314 @@
+"""The one parameter schema of every node: name, type, default, range, meaning.
+
+The nodes declare their parameters from here (with ROS descriptors), the
+in-process runner and ``config/coach.yaml`` are checked against it, and the
+README table is generated from it. Nothing else lists parameters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .athlete import PRESETS
+
+Value = bool | int | float | str | list[float]
+
+
+class ParameterError(ValueError):
+    """A parameter value is unknown, of the wrong type or out of range."""
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    default: Value
+    description: str
+    min: float | None = None
+    max: float | None = None
+    choices: tuple[str, ...] | None = None
+    length: int | None = None  # for list parameters
+
+    @property
+    def type_name(self) -> str:
+        if isinstance(self.default, bool):
+            return "bool"
+        if isinstance(self.default, int):
+            return "int"
+        if isinstance(self.default, float):
+            return "double"
+        if isinstance(self.default, list):
+            return "double[]"
+        return "string"
+
+    def allowed(self) -> str:
+        if self.choices:
+            return "one of " + ", ".join(repr(c) for c in self.choices)
+        if self.min is not None and self.max is not None:
+            if self.length:
+                return f"{self.length} numbers in [{self.min:g}, {self.max:g}]"
+            return f"{self.type_name} in [{self.min:g}, {self.max:g}]"
+        return self.type_name
+
+    def check(self, node: str, value: Any) -> Value:
+        """Return the value converted to this parameter's type, or raise ParameterError."""
+        where = f"{node}.{self.name}"
+        wrong = ParameterError(f"{where} = {value!r} is invalid: expected {self.allowed()}")
+        kind = self.type_name
+        if kind == "bool":
+            if not isinstance(value, bool):
+                raise wrong
+            return value
+        if kind in ("int", "double"):
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise wrong
+            if kind == "int" and not float(value).is_integer():
+                raise wrong
+            number: int | float = int(value) if kind == "int" else float(value)
+            if (self.min is not None and number < self.min) or (self.max is not None and number > self.max):
+                raise wrong
+            return number
+        if kind == "double[]":
+            if not isinstance(value, list | tuple) or (self.length and len(value) != self.length):
+                raise wrong
+            if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value):
+                raise wrong
+            items = [float(v) for v in value]
+            lo = self.min if self.min is not None else -float("inf")
+            hi = self.max if self.max is not None else float("inf")
+            if not all(lo <= v <= hi for v in items):
+                raise wrong
+            return items
+        if not isinstance(value, str) or (self.choices and value not in self.choices):
+            raise wrong
+        return value
+
+
+CAMERA_NODE: tuple[Param, ...] = (
+    Param(
+        "source",
+        "session",
+        "Where frames come from: 'session' plays a skeleton CSV (the embedded demo session "
+        "when session_file is empty); 'synthetic' runs the synthetic athlete live.",
+        choices=("session", "synthetic"),
+    ),
+    Param("session_file", "", "Skeleton CSV for source 'session'; empty means the embedded demo session."),
+    Param("synthetic_preset", "dowel", "Exercise of the synthetic athlete.", choices=tuple(PRESETS)),
+    Param("synthetic_reps", 5, "Reps of the synthetic athlete.", min=1, max=100),
+    Param("loop", False, "Start the session again when it ends (a demo station left running)."),
+    Param(
+        "start_delay_s",
+        1.0,
+        "Wait before the first frame so subscribers have connected (DDS discovery).",
+        min=0.0,
+        max=30.0,
+    ),
+)
+
+ALIGNMENT_NODE: tuple[Param, ...] = (
+    Param(
+        "up_source",
+        "feet",
+        "Gravity direction: 'feet' estimates the floor plane from heel and toe landmarks while "
+        "the person stands; 'fixed' uses up_vector.",
+        choices=("feet", "fixed"),
+    ),
+    Param(
+        "up_vector",
+        [0.0, -1.0, 0.0],
+        "Gravity-up vector in the skeleton frame (camera optical frame: y points down).",
+        min=-1.0,
+        max=1.0,
+        length=3,
+    ),
+    Param(
+        "descent_start_hip_flexion_deg",
+        20.0,
+        "Hip flexion at which a rep's descent starts.",
+        min=5.0,
+        max=60.0,
+    ),
+    Param(
+        "lockout_hip_flexion_deg",
+        12.0,
+        "Hip flexion below which the person is standing tall (lockout).",
+        min=0.0,
+        max=45.0,
+    ),
+    Param(
+        "min_rep_hip_flexion_deg",
+        40.0,
+        "Peak hip flexion a rep must reach to count; shallower dips are partial reps.",
+        min=10.0,
+        max=130.0,
+    ),
+    Param(
+        "bottom_speed_dps",
+        25.0,
+        "Hip flexion speed below which the descent has reached the bottom.",
+        min=1.0,
+        max=200.0,
+    ),
+    Param(
+        "squat_knee_flexion_deg",
+        45.0,
+        "Squat check: knee flexion above which the knees, not the hips, are doing the work "
+        "(a hinge keeps soft knees, about 15-30 deg).",
+        min=20.0,
+        max=120.0,
+    ),
+    Param(
+        "squat_knee_hip_ratio",
+        0.6,
+        "Squat check: knee flexion / hip flexion above which the movement is a squat "
+        "(a hinge is about 0.2-0.4).",
+        min=0.2,
+        max=2.0,
+    ),
+    Param("fault_min_duration_s", 0.2, "A fault must hold this long before it is raised.", min=0.0, max=2.0),
+    Param(
+        "person_timeout_s",
+        1.0,
+        "Without a usable skeleton for this long the person has left: the current rep is dropped.",
+        min=0.1,
+        max=10.0,
+    ),
+)
+
+FEEDBACK_NODE: tuple[Param, ...] = (
+    Param("led_backend", "sim", "LED strip driver.", choices=("sim",)),
+    Param("pan_tilt_backend", "sim", "Pan-tilt mount driver.", choices=("sim",)),
+    Param("display_backend", "sim", "Coaching screen: 'sim' publishes the rendered image only.", choices=("sim",)),
+    Param("good_rep_hold_s", 1.5, "How long the LED shows a finished rep's result.", min=0.2, max=10.0),
+    Param("cue_min_dwell_s", 1.0, "A cue stays at least this long, so the LED never flickers.", min=0.0, max=10.0),
+    Param("pan_min_deg", -90.0, "Pan joint lower limit.", min=-180.0, max=0.0),
+    Param("pan_max_deg", 90.0, "Pan joint upper limit.", min=0.0, max=180.0),
+    Param("tilt_min_deg", -30.0, "Tilt joint lower limit.", min=-90.0, max=0.0),
+    Param("tilt_max_deg", 30.0, "Tilt joint upper limit.", min=0.0, max=90.0),
+    Param("home_pan_deg", 0.0, "Pan home position (inside the limits).", min=-180.0, max=180.0),
+    Param("home_tilt_deg", 0.0, "Tilt home position (inside the limits).", min=-90.0, max=90.0),
+    Param("max_speed_dps", 60.0, "Pan-tilt speed cap.", min=1.0, max=360.0),
+    Param("dead_band_deg", 2.0, "Target changes smaller than this do not move the mount.", min=0.0, max=20.0),
+    Param(
+        "mount_position_m",
+        [0.0, 0.3, 0.0],
+        "Pan-tilt pivot position in the camera optical frame (x right, y down, z forward), metres.",
+        min=-5.0,
+        max=5.0,
+        length=3,
+    ),
+    Param("mount_yaw_deg", 0.0, "Mount's zero-pan direction relative to the camera's view axis.", min=-180.0, max=180.0),
+    Param("stale_timeout_s", 0.5, "Without a skeleton for this long the mount goes home.", min=0.1, max=10.0),
+    Param("control_rate_hz", 20.0, "Pan-tilt control and LED update rate.", min=1.0, max=100.0),
+    Param("display_rate_hz", 5.0, "Coaching screen render rate.", min=0.5, max=30.0),
+    Param("display_width_px", 640, "Coaching screen width.", min=160, max=3840),
+    Param("display_height_px", 360, "Coaching screen height.", min=120, max=2160),
+)
+
+SCHEMA: dict[str, tuple[Param, ...]] = {
+    "camera_node": CAMERA_NODE,
+    "alignment_node": ALIGNMENT_NODE,
+    "feedback_node": FEEDBACK_NODE,
+}
+
+
+def spec(node: str, name: str) -> Param:
+    for p in SCHEMA[node]:
+        if p.name == name:
+            return p
+    raise ParameterError(
+        f"{node} has no parameter {name!r}; known: {', '.join(p.name for p in SCHEMA[node])}"
+    )
+
+
+def defaults(node: str) -> dict[str, Value]:
+    return {p.name: p.default for p in SCHEMA[node]}
+
+
+def validate(node: str, values: dict[str, Any]) -> dict[str, Value]:
+    """Check a set of values for one node; returns them converted to their types."""
+    checked = {name: spec(node, name).check(node, value) for name, value in values.items()}
+    merged = {**defaults(node), **checked}
+    _check_relations(node, merged)
+    return checked
+
+
+def _check_relations(node: str, v: dict[str, Value]) -> None:
+    """Rules between parameters that a per-parameter range cannot express."""
+    if node == "alignment_node" and not (
+        v["lockout_hip_flexion_deg"] < v["descent_start_hip_flexion_deg"] < v["min_rep_hip_flexion_deg"]
+    ):
+        raise ParameterError(
+            "alignment_node: need lockout_hip_flexion_deg < descent_start_hip_flexion_deg "
+            "< min_rep_hip_flexion_deg"
+        )
+    if node == "feedback_node":
+        if not v["pan_min_deg"] <= v["home_pan_deg"] <= v["pan_max_deg"]:
+            raise ParameterError("feedback_node.home_pan_deg must lie within [pan_min_deg, pan_max_deg]")
+        if not v["tilt_min_deg"] <= v["home_tilt_deg"] <= v["tilt_max_deg"]:
+            raise ParameterError("feedback_node.home_tilt_deg must lie within [tilt_min_deg, tilt_max_deg]")
+
+
+def load_params_file(path: Path) -> dict[str, dict[str, Value]]:
+    """Read a ROS 2 parameter file (keys ``/**/<node>`` or ``<node>``) and validate it."""
+    path = Path(path)
+    if not path.is_file():
+        raise ParameterError(f"config file {path} not found: pass an existing YAML parameter file")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ParameterError(f"config file {path} is not valid YAML: {exc}") from None
+    out: dict[str, dict[str, Value]] = {}
+    for key, body in data.items():
+        node = str(key).split("/")[-1]
+        if node not in SCHEMA:
+            raise ParameterError(f"{path}: unknown node {key!r}; known nodes: {', '.join(SCHEMA)}")
+        values = (body or {}).get("ros__parameters", {}) if isinstance(body, dict) else None
+        if not isinstance(values, dict):
+            raise ParameterError(f"{path}: {key} must hold a 'ros__parameters' mapping")
+        out[node] = validate(node, values)
+    return out
+
+
+def _yaml_value(value: Value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ", ".join(f"{v:g}" if v != int(v) else f"{v:.1f}" for v in value) + "]"
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, float):
+        return f"{value:.1f}" if value == int(value) else f"{value:g}"
+    return str(value)
+
+
+def defaults_yaml() -> str:
+    """config/coach.yaml: every parameter at its default, with its meaning and range."""
+    out = [
+        "# hinge_coach_ros default parameters (generated by 'hinge-coach params --yaml').",
+        "# Copy this file, change what your station or patient needs, and pass it as",
+        "# config_file:=/path/to/file.yaml (ros2 launch) or --config-file (hinge-coach run).",
+        "# Values are checked at start-up: a wrong key, type or range stops the rig with",
+        "# a message naming the key and the allowed range.",
+    ]
+    for node, params in SCHEMA.items():
+        out += ["", f"/**/{node}:", "  ros__parameters:"]
+        for p in params:
+            out.append(f"    # {p.description} Allowed: {p.allowed()}.")
+            out.append(f"    {p.name}: {_yaml_value(p.default)}")
+    return "\n".join(out) + "\n"
+
+
+def markdown_table() -> str:
+    """The README's parameter table."""
+    rows = ["| node | parameter | type | default | allowed | meaning |", "|---|---|---|---|---|---|"]
+    for node, params in SCHEMA.items():
+        for p in params:
+            rows.append(
+                f"| {node} | `{p.name}` | {p.type_name} | `{_yaml_value(p.default)}` | {p.allowed()} | "
+                f"{p.description} |"
+            )
+    return "\n".join(rows) + "\n"

@@ -1,0 +1,167 @@
+"""Skeleton session files: the CSV format and its truth file.
+
+CSV format (documented in the README):
+- optional ``# key: value`` header lines: ``fps``, ``frame_id``, ``up``
+  (gravity-up unit vector in the skeleton's frame, as ``x,y,z``);
+- a header row: ``time_s`` then, per landmark, ``<name>_x``, ``<name>_y``,
+  ``<name>_z`` and optionally ``<name>_confidence``, with BlazePose landmark
+  names (see ``landmarks.py``), in metres;
+- one row per frame. Any landmark may be missing (no columns, or empty
+  cells); missing values become NaN with confidence 0.
+
+The truth file (``<session>.truth.json``) holds what the synthetic athlete
+knows: the reps with their faults and the per-frame angles and phases.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from .athlete import Session
+from .landmarks import INDEX, LANDMARK_NAMES, NUM_LANDMARKS
+
+# Landmarks written to session files: the face beyond nose and ears and the
+# fingers add nothing to a side-on hinge and would triple the file size.
+_LEFT_OUT = ("eye", "mouth", "pinky", "thumb")
+SESSION_LANDMARKS: tuple[str, ...] = tuple(
+    n
+    for n in LANDMARK_NAMES
+    if not any(k in n for k in _LEFT_OUT) and n not in ("left_index", "right_index")
+)
+
+EMBEDDED_SESSION = "demo_session.csv"
+
+
+class SessionFileError(ValueError):
+    """A session file is missing or malformed; the message says what to do."""
+
+
+@dataclass
+class SkeletonStream:
+    """What the camera node plays: timestamps and landmarks, no truth."""
+
+    fps: float
+    frame_id: str
+    up_optical: np.ndarray  # (3,)
+    times_s: np.ndarray  # (N,)
+    landmarks: np.ndarray  # (N, 33, 4)
+
+
+def embedded_session_path() -> Path:
+    """The session shipped inside the package (used by the demo and the tests)."""
+    return Path(str(resources.files("hinge_coach_ros") / "data" / EMBEDDED_SESSION))
+
+
+def truth_path(session_csv: Path) -> Path:
+    return session_csv.with_suffix(".truth.json")
+
+
+def write_session(session: Session, csv_path: Path, frame_id: str = "camera_color_optical_frame") -> None:
+    """Write the skeleton CSV and its truth file; output is byte-identical for equal input."""
+    csv_path.parent.mkdir(parents=True, exist_ok=True)
+    buf = io.StringIO()
+    buf.write(f"# fps: {session.fps:g}\n# frame_id: {frame_id}\n")
+    buf.write("# up: " + ",".join(f"{v:.6f}" for v in session.up_optical) + "\n")
+    writer = csv.writer(buf, lineterminator="\n")
+    header = ["time_s"]
+    for name in SESSION_LANDMARKS:
+        header += [f"{name}_x", f"{name}_y", f"{name}_z", f"{name}_confidence"]
+    writer.writerow(header)
+    for t, frame in zip(session.times_s, session.landmarks):
+        row = [f"{t:.4f}"]
+        for name in SESSION_LANDMARKS:
+            x, y, z, c = frame[INDEX[name]]
+            row += [f"{x:.4f}", f"{y:.4f}", f"{z:.4f}", f"{c:.2f}"]
+        writer.writerow(row)
+    csv_path.write_text(buf.getvalue())
+    truth = {
+        "fps": session.fps,
+        "rep_count": len(session.reps),
+        "reps": session.reps,
+        "frames": {
+            "time_s": [round(float(t), 4) for t in session.times_s],
+            "phase": session.phase,
+            "rep_index": [int(r) for r in session.rep_index],
+            "trunk_inclination_deg": [round(float(v), 3) for v in session.trunk_inclination_deg],
+            "hip_flexion_deg": [round(float(v), 3) for v in session.hip_flexion_deg],
+            "knee_flexion_deg": [round(float(v), 3) for v in session.knee_flexion_deg],
+        },
+    }
+    truth_path(csv_path).write_text(json.dumps(truth, indent=1, sort_keys=True) + "\n")
+
+
+def read_truth(csv_path: Path) -> dict:
+    path = truth_path(csv_path)
+    if not path.is_file():
+        raise SessionFileError(f"no truth file {path}: generate the session with 'hinge-coach synth'")
+    return json.loads(path.read_text())
+
+
+def read_session(csv_path: Path) -> SkeletonStream:
+    """Read a skeleton CSV; raises SessionFileError with a fix-it message on bad input."""
+    path = Path(csv_path)
+    if not path.is_file():
+        raise SessionFileError(
+            f"session file {path} not found: pass an existing skeleton CSV as session_file "
+            "(or leave it empty for the embedded demo session)"
+        )
+    meta = {"fps": "30", "frame_id": "camera_color_optical_frame", "up": "0,-1,0"}
+    lines = path.read_text().splitlines()
+    body_start = 0
+    for body_start, line in enumerate(lines):
+        if not line.startswith("#"):
+            break
+        key, _, value = line[1:].partition(":")
+        meta[key.strip()] = value.strip()
+    rows = list(csv.reader(lines[body_start:]))
+    if not rows or not rows[0] or rows[0][0] != "time_s":
+        raise SessionFileError(f"{path}: the first row must be a header starting with 'time_s'")
+    header = rows[0]
+    columns: list[tuple[int, int, int]] = []  # (csv column, landmark, channel)
+    for col, name in enumerate(header[1:], start=1):
+        landmark, _, channel = name.rpartition("_")
+        if landmark not in INDEX or channel not in ("x", "y", "z", "confidence"):
+            raise SessionFileError(
+                f"{path}: unknown column {name!r}; columns are <landmark>_x/_y/_z/_confidence "
+                "with BlazePose landmark names"
+            )
+        columns.append((col, INDEX[landmark], ("x", "y", "z", "confidence").index(channel)))
+    data = rows[1:]
+    if not data:
+        raise SessionFileError(f"{path}: no frames after the header")
+    n = len(data)
+    times = np.empty(n)
+    landmarks = np.full((n, NUM_LANDMARKS, 4), np.nan)
+    has_confidence = {lm for _, lm, ch in columns if ch == 3}
+    try:
+        for i, row in enumerate(data):
+            times[i] = float(row[0])
+            for col, lm, ch in columns:
+                cell = row[col] if col < len(row) else ""
+                landmarks[i, lm, ch] = float(cell) if cell.strip() else np.nan
+    except ValueError as exc:
+        raise SessionFileError(f"{path}: row {i + 2} is not numeric ({exc})") from None
+    for lm in range(NUM_LANDMARKS):
+        if lm not in has_confidence:
+            landmarks[:, lm, 3] = 1.0
+    missing = ~np.isfinite(landmarks[:, :, :3]).all(axis=2)
+    landmarks[missing] = np.nan
+    landmarks[missing, 3] = 0.0
+    landmarks[:, :, 3] = np.nan_to_num(landmarks[:, :, 3], nan=0.0)
+    if np.any(np.diff(times) <= 0):
+        raise SessionFileError(f"{path}: time_s must increase strictly from row to row")
+    try:
+        fps = float(meta["fps"])
+        up = np.array([float(v) for v in meta["up"].split(",")])
+    except ValueError:
+        raise SessionFileError(f"{path}: header lines '# fps:' and '# up: x,y,z' must be numeric") from None
+    if fps <= 0 or up.shape != (3,) or np.linalg.norm(up) < 1e-6:
+        raise SessionFileError(f"{path}: fps must be positive and up a non-zero x,y,z vector")
+    return SkeletonStream(fps, meta["frame_id"], up / np.linalg.norm(up), times, landmarks)

@@ -1,0 +1,49 @@
+"""Build of hinge_coach_ros: an ament_python package with a pybind11 extension."""
+
+import os
+from glob import glob
+
+from pybind11.setup_helpers import Pybind11Extension, build_ext
+from setuptools import find_packages, setup
+
+PACKAGE = "hinge_coach_ros"
+# colcon --symlink-install runs setup.py from a build folder of symlinks that
+# does not hold src/; resolve the sources from the real location of this file.
+HERE = os.path.dirname(os.path.realpath(__file__))
+
+setup(
+    name=PACKAGE,
+    version="0.1.0",
+    packages=find_packages(exclude=["test"]),
+    package_data={PACKAGE: ["data/*.csv", "data/*.json"]},
+    ext_modules=[
+        Pybind11Extension(
+            f"{PACKAGE}._kernels",
+            [os.path.join(HERE, "src", "kernels.cpp")],
+            cxx_std=17,
+            extra_compile_args=["-O3"],
+        )
+    ],
+    cmdclass={"build_ext": build_ext},
+    data_files=[
+        ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
+        (f"share/{PACKAGE}", ["package.xml"]),
+        (f"share/{PACKAGE}/launch", glob("launch/*.launch.py")),
+        (f"share/{PACKAGE}/config", glob("config/*.yaml")),
+    ],
+    install_requires=["setuptools", "numpy", "pyyaml"],
+    zip_safe=False,
+    maintainer="hinge_coach_ros maintainers",
+    maintainer_email="maintainers@hinge-coach.invalid",
+    description="Hip-hinge coaching station: RealSense skeleton, virtual dowel, LED and pan-tilt feedback.",
+    license="Apache-2.0",
+    tests_require=["pytest"],
+    entry_points={
+        "console_scripts": [
+            f"camera_node = {PACKAGE}.nodes.camera_node:main",
+            f"alignment_node = {PACKAGE}.nodes.alignment_node:main",
+            f"feedback_node = {PACKAGE}.nodes.feedback_node:main",
+            f"hinge-coach = {PACKAGE}.cli:main",
+        ],
+    },
+)
