@@ -87,9 +87,10 @@ class Preset:
 
 
 PRESETS: dict[str, Preset] = {
-    "dowel": Preset("dowel", Pose(trunk_deg=62.0, knee_flexion_deg=20.0, shin_deg=7.0)),
-    "box_lift": Preset("box_lift", Pose(trunk_deg=68.0, knee_flexion_deg=32.0, shin_deg=12.0)),
-    "deadlift": Preset("deadlift", Pose(trunk_deg=58.0, knee_flexion_deg=38.0, shin_deg=14.0)),
+    # Shins stay near vertical in a hinge: the hips, not the knees, travel.
+    "dowel": Preset("dowel", Pose(trunk_deg=62.0, knee_flexion_deg=22.0, shin_deg=2.0)),
+    "box_lift": Preset("box_lift", Pose(trunk_deg=68.0, knee_flexion_deg=35.0, shin_deg=8.0)),
+    "deadlift": Preset("deadlift", Pose(trunk_deg=58.0, knee_flexion_deg=40.0, shin_deg=10.0)),
 }
 
 PHASES: tuple[str, ...] = ("setup", "descent", "bottom", "ascent", "lockout")
@@ -188,7 +189,7 @@ def _bottom_pose(base: Pose, faults: dict[str, float]) -> Pose:
         # Knees travel forward and the trunk stays upright: hips sink instead of going back.
         extra = faults["squat"]
         knee += extra
-        shin += 0.5 * extra
+        shin += 0.65 * extra
         trunk -= 0.45 * extra
     if "rounded_back" in faults:
         lumbar += 0.5 * faults["rounded_back"]

@@ -1,0 +1,49 @@
+"""Skeleton and report messages: the documented layouts survive a round trip."""
+
+import numpy as np
+import pytest
+from sensor_msgs.msg import PointCloud2
+from std_msgs.msg import Header
+
+from hinge_coach_ros.alignment import CUE_FOR_FAULT, HingeEngine
+from hinge_coach_ros.athlete import AthleteSpec, generate
+from hinge_coach_ros.messages import (
+    MessageError,
+    cloud_to_skeleton,
+    msg_to_rep_view,
+    msg_to_report_view,
+    rep_to_msg,
+    report_to_msg,
+    skeleton_to_cloud,
+)
+
+
+def test_skeleton_cloud_round_trip_keeps_values_and_holes():
+    lm = np.random.default_rng(0).normal(size=(33, 4))
+    lm[5, :3] = np.nan
+    msg = skeleton_to_cloud(lm, Header(frame_id="camera_color_optical_frame"))
+    assert [f.name for f in msg.fields] == ["x", "y", "z", "confidence"]
+    assert msg.width == 33 and msg.point_step == 16 and not msg.is_dense
+    back = cloud_to_skeleton(msg)
+    np.testing.assert_allclose(back, lm.astype(np.float32), equal_nan=True)
+
+
+def test_wrong_cloud_layout_is_rejected():
+    msg = PointCloud2(width=10, height=1)
+    with pytest.raises(MessageError, match="33 points"):
+        cloud_to_skeleton(msg)
+
+
+def test_report_and_rep_round_trip_through_diagnostics():
+    s = generate(AthleteSpec(reps=2, faults={2: {"squat": 50.0}}))
+    engine = HingeEngine()
+    reports = [engine.update(float(t), lm) for t, lm in zip(s.times_s, s.landmarks)]
+    during_squat = next(r for r in reports if r.active_faults)
+    view = msg_to_report_view(report_to_msg(during_squat, Header(), CUE_FOR_FAULT))
+    assert view.person and view.phase in ("descent", "bottom", "ascent")
+    assert view.active_cues == {"squat": "hips_back"}
+    assert abs(view.hip_flexion_deg - during_squat.angles.hip_flexion_deg) < 1e-3
+    squat_rep = [r.completed_rep for r in reports if r.completed_rep][1]
+    rep_view = msg_to_rep_view(rep_to_msg(squat_rep, Header()))
+    assert rep_view.index == 2 and set(rep_view.faults) == {"squat"}
+    assert rep_view.score == squat_rep.score

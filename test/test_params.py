@@ -1,0 +1,66 @@
+"""The parameter schema: validation messages, the shipped config, the README table."""
+
+from pathlib import Path
+
+import pytest
+
+from hinge_coach_ros.params import (
+    SCHEMA,
+    ParameterError,
+    defaults,
+    defaults_yaml,
+    load_params_file,
+    markdown_table,
+    validate,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_shipped_config_is_the_schema_defaults():
+    assert (ROOT / "config" / "coach.yaml").read_text() == defaults_yaml()
+    loaded = load_params_file(ROOT / "config" / "coach.yaml")
+    for node in SCHEMA:
+        assert loaded[node] == defaults(node)
+
+
+def test_readme_parameter_table_is_current():
+    assert markdown_table() in (ROOT / "README.md").read_text()
+
+
+@pytest.mark.parametrize(
+    "node, values, message",
+    [
+        ("feedback_node", {"pan_max_deg": 400.0}, r"feedback_node.pan_max_deg = 400.0 is invalid: expected double in \[0, 180\]"),
+        ("camera_node", {"source": "kinect"}, "expected one of 'session', 'synthetic'"),
+        ("camera_node", {"synthetic_reps": 2.5}, r"int in \[1, 100\]"),
+        ("camera_node", {"loop": "yes"}, "expected bool"),
+        ("alignment_node", {"up_vector": [0.0, 1.0]}, r"3 numbers in \[-1, 1\]"),
+        ("alignment_node", {"squat_knee_flexion": 40.0}, "no parameter 'squat_knee_flexion'"),
+        ("alignment_node", {"lockout_hip_flexion_deg": 30.0}, "lockout_hip_flexion_deg < descent_start"),
+        ("feedback_node", {"home_pan_deg": 120.0}, "home_pan_deg must lie within"),
+    ],
+)
+def test_bad_values_name_the_key_and_the_allowed_range(node, values, message):
+    with pytest.raises(ParameterError, match=message):
+        validate(node, values)
+
+
+def test_ints_are_accepted_for_doubles_and_converted():
+    assert validate("feedback_node", {"max_speed_dps": 30}) == {"max_speed_dps": 30.0}
+    assert isinstance(validate("feedback_node", {"max_speed_dps": 30})["max_speed_dps"], float)
+
+
+def test_params_file_errors(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("/**/feedback_node:\n  ros__parameters:\n    tilt_max_deg: 95.0\n")
+    with pytest.raises(ParameterError, match=r"feedback_node.tilt_max_deg = 95.0 is invalid"):
+        load_params_file(bad)
+    bad.write_text("/**/lidar_node:\n  ros__parameters: {}\n")
+    with pytest.raises(ParameterError, match="unknown node"):
+        load_params_file(bad)
+    bad.write_text("a: [\n")
+    with pytest.raises(ParameterError, match="not valid YAML"):
+        load_params_file(bad)
+    with pytest.raises(ParameterError, match="not found"):
+        load_params_file(tmp_path / "missing.yaml")
