@@ -1,0 +1,79 @@
+"""The hinge-coach command and the node executables: results, and one-line errors."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+CLI = [sys.executable, "-m", "hinge_coach_ros.cli"]
+
+
+def run(args, timeout=120):
+    return subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+
+
+def assert_one_line_error(result, *fragments):
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if "error" in line]
+    assert len(errors) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in errors[0]
+
+
+def test_run_with_missing_session_file():
+    result = run(CLI + ["run", "--session-file", "/nonexistent/session.csv"])
+    assert_one_line_error(result, "session file /nonexistent/session.csv not found")
+    assert result.returncode == 2
+
+
+def test_run_with_unknown_source():
+    result = run(CLI + ["run", "--source", "kinect"])
+    assert_one_line_error(result, "camera_node.source = 'kinect' is invalid", "'session', 'synthetic'")
+
+
+def test_run_with_out_of_range_config(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("/**/feedback_node:\n  ros__parameters:\n    max_speed_dps: 9000.0\n")
+    result = run(CLI + ["run", "--config-file", str(config)])
+    assert_one_line_error(result, "feedback_node.max_speed_dps = 9000.0 is invalid", "[1, 360]")
+
+
+@pytest.mark.parametrize("node", ["camera_node", "alignment_node", "feedback_node"])
+def test_node_executable_rejects_out_of_range_parameter(node):
+    param = {"camera_node": "start_delay_s:=-5.0", "alignment_node": "bottom_speed_dps:=0.0",
+             "feedback_node": "tilt_max_deg:=120.0"}[node]
+    code = f"import sys; from hinge_coach_ros.nodes.{node} import main; sys.exit(main())"
+    result = run([sys.executable, "-c", code, "--ros-args", "-p", param])
+    assert_one_line_error(result, f"{node}.{param.split(':=')[0]}")
+    assert result.returncode == 2
+
+
+def test_synth_then_analyze_finds_the_injected_fault(tmp_path):
+    synth = run(CLI + ["synth", str(tmp_path), "--preset", "box_lift", "--reps", "3", "--fault", "2:squat:45",
+                       "--view", "oblique45", "--seed", "3"])
+    assert synth.returncode == 0, synth.stderr
+    truth = json.loads((tmp_path / "session.truth.json").read_text())
+    assert truth["rep_count"] == 3 and truth["reps"][1]["faults"] == {"squat": 45.0}
+    out = tmp_path / "report.json"
+    analyze = run(CLI + ["analyze", str(tmp_path / "session.csv"), "--json", str(out)])
+    assert analyze.returncode == 0, analyze.stderr
+    report = json.loads(out.read_text())
+    assert [r["index"] for r in report["reps"]] == [1, 2, 3]
+    assert [[f["id"] for f in r["faults"]] for r in report["reps"]] == [[], ["squat"], []]
+    assert report["reps"][1]["score"] < report["reps"][0]["score"] == 100.0
+    assert "3 reps" in analyze.stdout
+
+
+def test_synth_rejects_unknown_fault(tmp_path):
+    result = run(CLI + ["synth", str(tmp_path), "--fault", "1:slouch:5"])
+    assert_one_line_error(result, "unknown fault 'slouch'")
+
+
+def test_run_synthetic_source_for_a_few_seconds():
+    result = run(CLI + ["run", "--source", "synthetic", "--duration-s", "4"])
+    assert result.returncode == 0, result.stderr
+    assert "source 'synthetic'" in result.stderr
+    assert "session:" in result.stderr  # the summary is printed on the way out
