@@ -31,6 +31,7 @@ demo: setup
 	$(BIN)/hinge-coach run
 
 test: setup
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q test
 
 lint: setup

@@ -48,7 +48,9 @@ def analyze_csv(path: Path, up: str | None = None) -> dict:
 
 
 def format_table(result: dict) -> str:
-    lines = [f"{'rep':>3} {'start s':>8} {'end s':>7} {'hip':>5} {'trunk':>5} {'knee':>5} {'score':>5}  faults"]
+    lines = [
+        f"{'rep':>3} {'start s':>8} {'end s':>7} {'hip':>5} {'trunk':>5} {'knee':>5} {'score':>5}  faults"
+    ]
     for r in result["reps"]:
         p = r["peak"]
         faults = ", ".join(f"{f['id']}({f['severity']:.2f})" for f in r["faults"]) or "-"

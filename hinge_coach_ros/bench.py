@@ -39,8 +39,8 @@ def run_benchmarks(repeats: int = 200) -> list[tuple[str, float, float]]:
     rows = []
     for n in (3, 60, 480):
         pts = back_profile_like_points(n)
-        cpp = _best_of(lambda: kernels.robust_line_fit(pts), repeats)
-        ref = _best_of(lambda: kernels_ref.robust_line_fit(pts), repeats)
+        cpp = _best_of(lambda p=pts: kernels.robust_line_fit(p), repeats)
+        ref = _best_of(lambda p=pts: kernels_ref.robust_line_fit(p), repeats)
         rows.append((f"robust_line_fit n={n}", cpp, ref))
     print(f"{'kernel':<26} {'C++ us':>9} {'numpy us':>9} {'ratio':>7}")
     for name, cpp, ref in rows:

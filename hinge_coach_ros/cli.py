@@ -88,17 +88,28 @@ def parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the whole rig in one process (all nodes, one executor)")
     defaults = GraphArgs()
     for f in fields(GraphArgs):
-        run.add_argument(f"--{f.name.replace('_', '-')}", default=getattr(defaults, f.name), help=ARGUMENT_HELP[f.name])
-    run.add_argument("--timeout-s", type=float, default=600.0, help="give up if the session has not ended by then")
-    run.add_argument("--duration-s", type=float, default=0.0, help="run this long instead of until the session ends")
+        run.add_argument(
+            f"--{f.name.replace('_', '-')}", default=getattr(defaults, f.name), help=ARGUMENT_HELP[f.name]
+        )
+    run.add_argument(
+        "--timeout-s", type=float, default=600.0, help="give up if the session has not ended by then"
+    )
+    run.add_argument(
+        "--duration-s", type=float, default=0.0, help="run this long instead of until the session ends"
+    )
     run.set_defaults(func=_cmd_run)
 
     synth = sub.add_parser("synth", help="write a synthetic athlete session (skeleton CSV + truth)")
     synth.add_argument("out_dir")
     synth.add_argument("--preset", choices=sorted(PRESETS), default="dowel")
     synth.add_argument("--reps", type=int, default=5)
-    synth.add_argument("--fault", action="append", default=[], metavar="REP:ID:MAGNITUDE",
-                       help="inject a fault, e.g. 2:squat:45 (repeatable)")
+    synth.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="REP:ID:MAGNITUDE",
+        help="inject a fault, e.g. 2:squat:45 (repeatable)",
+    )
     synth.add_argument("--view", choices=("side", "oblique45"), default="side")
     synth.add_argument("--distance-m", type=float, default=3.0)
     synth.add_argument("--camera-height-m", type=float, default=1.0)
@@ -110,7 +121,9 @@ def parser() -> argparse.ArgumentParser:
     analyze = sub.add_parser("analyze", help="run the alignment engine offline on a skeleton CSV")
     analyze.add_argument("input")
     analyze.add_argument("--json", help="write the full report to this file")
-    analyze.add_argument("--up", help="gravity-up vector X,Y,Z in the skeleton frame (default: from the feet)")
+    analyze.add_argument(
+        "--up", help="gravity-up vector X,Y,Z in the skeleton frame (default: from the feet)"
+    )
     analyze.set_defaults(func=_cmd_analyze)
 
     bench = sub.add_parser("bench", help="time the C++ kernels against their numpy references")

@@ -62,11 +62,27 @@ def render(
     x0 = figure_w + width // 20
     font = cv2.FONT_HERSHEY_SIMPLEX
     text_scale = height / 360.0
-    cv2.putText(img, f"Reps: {rep_count}", (x0, int(60 * text_scale)), font, 1.2 * text_scale,
-                (255, 255, 255), 2, cv2.LINE_AA)
+    cv2.putText(
+        img,
+        f"Reps: {rep_count}",
+        (x0, int(60 * text_scale)),
+        font,
+        1.2 * text_scale,
+        (255, 255, 255),
+        2,
+        cv2.LINE_AA,
+    )
     score = "-" if last_score is None else f"{last_score:.0f}"
-    cv2.putText(img, f"Last score: {score}", (x0, int(110 * text_scale)), font, 0.9 * text_scale,
-                (255, 255, 255), 2, cv2.LINE_AA)
+    cv2.putText(
+        img,
+        f"Last score: {score}",
+        (x0, int(110 * text_scale)),
+        font,
+        0.9 * text_scale,
+        (255, 255, 255),
+        2,
+        cv2.LINE_AA,
+    )
     # The cue, wrapped to the right half in large letters.
     words, line, y = cue_text.split(), "", int(180 * text_scale)
     for word in words + [None]:

@@ -173,9 +173,9 @@ class PanTiltController:
 def format_rep_line(rep: RepView, led_state: str) -> str:
     faults = ", ".join(f"{f}({s:.2f})" for f, s in sorted(rep.faults.items())) or "none"
     return (
-        f"rep {rep.index}: hip {rep.peak_hip_flexion_deg:.0f} deg, trunk {rep.peak_trunk_inclination_deg:.0f} deg, "
-        f"knee {rep.peak_knee_flexion_deg:.0f} deg, {rep.duration_s:.1f} s | faults: {faults} | "
-        f"score {rep.score:.0f} | LED {led_state}"
+        f"rep {rep.index}: hip {rep.peak_hip_flexion_deg:.0f} deg, "
+        f"trunk {rep.peak_trunk_inclination_deg:.0f} deg, knee {rep.peak_knee_flexion_deg:.0f} deg, "
+        f"{rep.duration_s:.1f} s | faults: {faults} | score {rep.score:.0f} | LED {led_state}"
     )
 
 
@@ -189,6 +189,5 @@ def format_summary(reps: list[RepView]) -> str:
             counts[f] = counts.get(f, 0) + 1
     by_fault = ", ".join(f"{f} x{n}" for f, n in sorted(counts.items())) or "none"
     mean = sum(r.score for r in reps) / len(reps)
-    return (
-        f"session: {len(reps)} reps, {len(reps) - len(faulty)} clean, mean score {mean:.0f} | faults: {by_fault}"
-    )
+    clean = len(reps) - len(faulty)
+    return f"session: {len(reps)} reps, {clean} clean, mean score {mean:.0f} | faults: {by_fault}"

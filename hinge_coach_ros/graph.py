@@ -32,7 +32,8 @@ ARGUMENT_HELP: dict[str, str] = {
     "config_file": "ROS 2 parameter YAML (empty: config/coach.yaml defaults)",
     "namespace": "namespace of the station's nodes and topics",
     "led_backend": "LED driver: " + ", ".join(spec("feedback_node", "led_backend").choices or ()),
-    "pan_tilt_backend": "pan-tilt driver: " + ", ".join(spec("feedback_node", "pan_tilt_backend").choices or ()),
+    "pan_tilt_backend": "pan-tilt driver: "
+    + ", ".join(spec("feedback_node", "pan_tilt_backend").choices or ()),
     "display_backend": "display driver: " + ", ".join(spec("feedback_node", "display_backend").choices or ()),
 }
 

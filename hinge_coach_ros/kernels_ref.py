@@ -24,7 +24,9 @@ def _principal_direction(a: np.ndarray) -> np.ndarray | None:
     r = min(1.0, max(-1.0, float(np.linalg.det(b)) / 2.0))
     lam = q + 2.0 * p * math.cos(math.acos(r) / 3.0)
     rows = a - lam * np.eye(3)
-    candidates = np.array([np.cross(rows[0], rows[1]), np.cross(rows[0], rows[2]), np.cross(rows[1], rows[2])])
+    candidates = np.array(
+        [np.cross(rows[0], rows[1]), np.cross(rows[0], rows[2]), np.cross(rows[1], rows[2])]
+    )
     norms = np.linalg.norm(candidates, axis=1)
     best = int(np.argmax(norms))
     if not norms[best] > 1e-300:

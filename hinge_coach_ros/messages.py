@@ -89,7 +89,11 @@ def report_to_msg(report: FrameReport, header: Header, cue_for_fault: dict[str, 
     ]
     statuses = [
         DiagnosticStatus(
-            level=DiagnosticStatus.OK, name=REPORT_METRICS, message=report.phase, hardware_id="", values=values
+            level=DiagnosticStatus.OK,
+            name=REPORT_METRICS,
+            message=report.phase,
+            hardware_id="",
+            values=values,
         )
     ]
     for fault_id, s in report.faults.items():

@@ -31,9 +31,7 @@ from .landmarks import INDEX, LANDMARK_NAMES, NUM_LANDMARKS
 # fingers add nothing to a side-on hinge and would triple the file size.
 _LEFT_OUT = ("eye", "mouth", "pinky", "thumb")
 SESSION_LANDMARKS: tuple[str, ...] = tuple(
-    n
-    for n in LANDMARK_NAMES
-    if not any(k in n for k in _LEFT_OUT) and n not in ("left_index", "right_index")
+    n for n in LANDMARK_NAMES if not any(k in n for k in _LEFT_OUT) and n not in ("left_index", "right_index")
 )
 
 EMBEDDED_SESSION = "demo_session.csv"
@@ -114,13 +112,12 @@ def read_session(csv_path: Path) -> SkeletonStream:
         )
     meta = {"fps": "30", "frame_id": "camera_color_optical_frame", "up": "0,-1,0"}
     lines = path.read_text().splitlines()
-    body_start = 0
-    for body_start, line in enumerate(lines):
-        if not line.startswith("#"):
-            break
-        key, _, value = line[1:].partition(":")
+    n_header = 0
+    while n_header < len(lines) and lines[n_header].startswith("#"):
+        key, _, value = lines[n_header][1:].partition(":")
         meta[key.strip()] = value.strip()
-    rows = list(csv.reader(lines[body_start:]))
+        n_header += 1
+    rows = list(csv.reader(lines[n_header:]))
     if not rows or not rows[0] or rows[0][0] != "time_s":
         raise SessionFileError(f"{path}: the first row must be a header starting with 'time_s'")
     header = rows[0]

@@ -10,12 +10,12 @@ same definition the in-process runner (hinge-coach run) uses.
 
 from dataclasses import fields
 
-from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
 from hinge_coach_ros.graph import ARGUMENT_HELP, GraphArgs, build_graph, launch_node_kwargs
+from launch import LaunchDescription
 
 
 def _nodes(context, *args, **kwargs):
@@ -27,7 +27,9 @@ def _nodes(context, *args, **kwargs):
 def generate_launch_description() -> LaunchDescription:
     defaults = GraphArgs()
     arguments = [
-        DeclareLaunchArgument(f.name, default_value=str(getattr(defaults, f.name)), description=ARGUMENT_HELP[f.name])
+        DeclareLaunchArgument(
+            f.name, default_value=str(getattr(defaults, f.name)), description=ARGUMENT_HELP[f.name]
+        )
         for f in fields(GraphArgs)
     ]
     return LaunchDescription([*arguments, OpaqueFunction(function=_nodes)])

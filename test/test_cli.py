@@ -43,8 +43,11 @@ def test_run_with_out_of_range_config(tmp_path):
 
 @pytest.mark.parametrize("node", ["camera_node", "alignment_node", "feedback_node"])
 def test_node_executable_rejects_out_of_range_parameter(node):
-    param = {"camera_node": "start_delay_s:=-5.0", "alignment_node": "bottom_speed_dps:=0.0",
-             "feedback_node": "tilt_max_deg:=120.0"}[node]
+    param = {
+        "camera_node": "start_delay_s:=-5.0",
+        "alignment_node": "bottom_speed_dps:=0.0",
+        "feedback_node": "tilt_max_deg:=120.0",
+    }[node]
     code = f"import sys; from hinge_coach_ros.nodes.{node} import main; sys.exit(main())"
     result = run([sys.executable, "-c", code, "--ros-args", "-p", param])
     assert_one_line_error(result, f"{node}.{param.split(':=')[0]}")
@@ -52,8 +55,23 @@ def test_node_executable_rejects_out_of_range_parameter(node):
 
 
 def test_synth_then_analyze_finds_the_injected_fault(tmp_path):
-    synth = run(CLI + ["synth", str(tmp_path), "--preset", "box_lift", "--reps", "3", "--fault", "2:squat:45",
-                       "--view", "oblique45", "--seed", "3"])
+    synth = run(
+        CLI
+        + [
+            "synth",
+            str(tmp_path),
+            "--preset",
+            "box_lift",
+            "--reps",
+            "3",
+            "--fault",
+            "2:squat:45",
+            "--view",
+            "oblique45",
+            "--seed",
+            "3",
+        ]
+    )
     assert synth.returncode == 0, synth.stderr
     truth = json.loads((tmp_path / "session.truth.json").read_text())
     assert truth["rep_count"] == 3 and truth["reps"][1]["faults"] == {"squat": 45.0}

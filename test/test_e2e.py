@@ -38,11 +38,19 @@ class Recorder(Node):
         self.commands: list[list[float]] = []
         self.images: list[Image] = []
         self.reports = 0
-        self.create_subscription(PointCloud2, "skeleton", lambda m: self.skeleton_times.append(time.monotonic()), SENSOR_QOS)
-        self.create_subscription(ColorRGBA, "led", lambda m: self.leds.append((self._now(), (m.r, m.g, m.b, m.a))), 10)
-        self.create_subscription(DiagnosticArray, "alignment/rep", lambda m: self.reps.append(msg_to_rep_view(m)), REP_QOS)
+        self.create_subscription(
+            PointCloud2, "skeleton", lambda m: self.skeleton_times.append(time.monotonic()), SENSOR_QOS
+        )
+        self.create_subscription(
+            ColorRGBA, "led", lambda m: self.leds.append((self._now(), (m.r, m.g, m.b, m.a))), 10
+        )
+        self.create_subscription(
+            DiagnosticArray, "alignment/rep", lambda m: self.reps.append(msg_to_rep_view(m)), REP_QOS
+        )
         self.create_subscription(DiagnosticArray, "alignment/report", self._on_report, REPORT_QOS)
-        self.create_subscription(JointState, "pan_tilt/command", lambda m: self.commands.append(list(m.position)), 10)
+        self.create_subscription(
+            JointState, "pan_tilt/command", lambda m: self.commands.append(list(m.position)), 10
+        )
         self.create_subscription(Image, "display/image", self.images.append, 2)
 
     def _on_report(self, msg):

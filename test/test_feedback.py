@@ -12,8 +12,8 @@ from hinge_coach_ros.feedback import (
     CuePolicy,
     PanTiltController,
     PanTiltLimits,
-    RepView,
     ReportView,
+    RepView,
     aim_at,
     format_rep_line,
     format_summary,
@@ -91,7 +91,9 @@ finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False)
 
 @settings(max_examples=300, deadline=None)
 @given(
-    targets=st.lists(st.tuples(st.floats(allow_nan=True), st.floats(allow_nan=True)), min_size=1, max_size=30),
+    targets=st.lists(
+        st.tuples(st.floats(allow_nan=True), st.floats(allow_nan=True)), min_size=1, max_size=30
+    ),
     dts=st.lists(st.floats(min_value=-1.0, max_value=5.0), min_size=1, max_size=30),
     limits=st.tuples(
         st.floats(-180, 0), st.floats(0, 180), st.floats(-90, 0), st.floats(0, 90), st.floats(1, 360)

@@ -81,15 +81,20 @@ def test_launch_file_builds_its_nodes_from_the_graph():
         for alias in n.names
     }
     assert {"GraphArgs", "build_graph", "launch_node_kwargs"} <= imported
-    node_calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "Node"]
+    node_calls = [
+        n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "Node"
+    ]
     assert len(node_calls) == 1  # one generic Node(...) per graph entry, nothing hand-written
     assert node_calls[0].keywords[0].value.func.id == "launch_node_kwargs"
 
 
 def test_generate_launch_description_with_launch_ros():
-    pytest.importorskip("launch_ros", reason="launch_ros is not installed (it is not on PyPI; ROS users have it)")
-    from launch import LaunchContext
+    pytest.importorskip(
+        "launch_ros", reason="launch_ros is not installed (it is not on PyPI; ROS users have it)"
+    )
     from launch.actions import DeclareLaunchArgument, OpaqueFunction
+
+    from launch import LaunchContext
 
     spec = importlib.util.spec_from_file_location("coach_launch", LAUNCH_FILE)
     module = importlib.util.module_from_spec(spec)

@@ -31,7 +31,11 @@ def test_readme_parameter_table_is_current():
 @pytest.mark.parametrize(
     "node, values, message",
     [
-        ("feedback_node", {"pan_max_deg": 400.0}, r"feedback_node.pan_max_deg = 400.0 is invalid: expected double in \[0, 180\]"),
+        (
+            "feedback_node",
+            {"pan_max_deg": 400.0},
+            r"feedback_node.pan_max_deg = 400.0 is invalid: expected double in \[0, 180\]",
+        ),
         ("camera_node", {"source": "kinect"}, "expected one of 'session', 'synthetic'"),
         ("camera_node", {"synthetic_reps": 2.5}, r"int in \[1, 100\]"),
         ("camera_node", {"loop": "yes"}, "expected bool"),

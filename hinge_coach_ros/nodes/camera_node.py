@@ -86,7 +86,9 @@ class CameraNode(Node):
                 KeyValue(key="frames_total", value=str(len(self.stream.times_s))),
             ],
         )
-        self._diag_pub.publish(DiagnosticArray(header=Header(stamp=self.get_clock().now().to_msg()), status=[status]))
+        self._diag_pub.publish(
+            DiagnosticArray(header=Header(stamp=self.get_clock().now().to_msg()), status=[status])
+        )
 
 
 def skeleton_markers(frame: np.ndarray, header: Header) -> MarkerArray:
@@ -106,7 +108,9 @@ def skeleton_markers(frame: np.ndarray, header: Header) -> MarkerArray:
     for a, b in BONES:
         ia, ib = INDEX[a], INDEX[b]
         if seen[ia] and seen[ib]:
-            bones.points += [Point(x=float(frame[i, 0]), y=float(frame[i, 1]), z=float(frame[i, 2])) for i in (ia, ib)]
+            bones.points += [
+                Point(x=float(frame[i, 0]), y=float(frame[i, 1]), z=float(frame[i, 2])) for i in (ia, ib)
+            ]
     return MarkerArray(markers=[joints, bones])
 
 

@@ -44,7 +44,9 @@ def descriptor(p: Param) -> ParameterDescriptor:
         name=p.name, type=_TYPES[p.type_name], description=p.description, additional_constraints=p.allowed()
     )
     if p.type_name == "double" and p.min is not None and p.max is not None:
-        d.floating_point_range = [FloatingPointRange(from_value=float(p.min), to_value=float(p.max), step=0.0)]
+        d.floating_point_range = [
+            FloatingPointRange(from_value=float(p.min), to_value=float(p.max), step=0.0)
+        ]
     elif p.type_name == "int" and p.min is not None and p.max is not None:
         d.integer_range = [IntegerRange(from_value=int(p.min), to_value=int(p.max), step=1)]
     return d
@@ -62,7 +64,9 @@ def declare_schema(
         try:
             node.declare_parameter(p.name, p.default, descriptor(p))
         except ParameterException as exc:
-            raise ParameterError(f"{schema_key}.{p.name} is invalid: expected {p.allowed()} ({exc})") from None
+            raise ParameterError(
+                f"{schema_key}.{p.name} is invalid: expected {p.allowed()} ({exc})"
+            ) from None
     values = {p.name: _plain(node.get_parameter(p.name).value) for p in SCHEMA[schema_key]}
     validated = validate(schema_key, values)
 

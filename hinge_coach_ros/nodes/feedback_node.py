@@ -158,7 +158,9 @@ class FeedbackNode(Node):
             return  # nobody watching: do not spend the CPU
         w, h = self.params["display_width_px"], self.params["display_height_px"]
         last = self.reps[-1].score if self.reps else None
-        fresh = self._landmarks if self._now() - self._last_skeleton_s < self.params["stale_timeout_s"] else None
+        fresh = (
+            self._landmarks if self._now() - self._last_skeleton_s < self.params["stale_timeout_s"] else None
+        )
         img = render(w, h, fresh, self.policy.cue_text, self.policy.colour, self.rep_count, last)
         self.last_image = img
         msg = Image(
