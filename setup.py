@@ -3,8 +3,17 @@
 import os
 from glob import glob
 
-from pybind11.setup_helpers import Pybind11Extension, build_ext
-from setuptools import find_packages, setup
+from setuptools import Extension, find_packages, setup
+
+try:  # pip / venv: the pybind11 Python package
+    from pybind11.setup_helpers import Pybind11Extension, build_ext
+except ImportError:  # ROS via apt/rosdep: pybind11-dev installs only the headers (in /usr/include)
+    from setuptools.command.build_ext import build_ext
+
+    def Pybind11Extension(name, sources, cxx_std=17, extra_compile_args=(), **kwargs):  # noqa: N802
+        flags = [f"-std=c++{cxx_std}", "-fvisibility=hidden", *extra_compile_args]
+        return Extension(name, sources, language="c++", extra_compile_args=flags, **kwargs)
+
 
 PACKAGE = "hinge_coach_ros"
 # colcon --symlink-install runs setup.py from a build folder of symlinks that

@@ -15,6 +15,7 @@ import rclpy
 from rclpy.context import Context
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
+from rclpy.signals import SignalHandlerOptions
 
 from .graph import GraphArgs, build_graph, rclpy_node_kwargs
 
@@ -28,7 +29,9 @@ class Rig:
         specs = build_graph(args)  # fails on bad arguments before any middleware starts
         os.environ.setdefault("RCUTILS_CONSOLE_OUTPUT_FORMAT", "[{name}] {message}")
         self.context = Context()
-        rclpy.init(context=self.context)
+        # Python's Ctrl-C handling, not rclpy's: the context must stay valid until close()
+        # has sent the actuators to their safe state.
+        rclpy.init(context=self.context, signal_handler_options=SignalHandlerOptions.NO)
         self.executor = SingleThreadedExecutor(context=self.context)
         self.nodes: dict[str, Node] = {}
         try:

@@ -95,3 +95,16 @@ def test_run_synthetic_source_for_a_few_seconds():
     assert result.returncode == 0, result.stderr
     assert "source 'synthetic'" in result.stderr
     assert "session:" in result.stderr  # the summary is printed on the way out
+
+
+def test_ctrl_c_stops_the_rig_cleanly_with_actuators_safe():
+    import signal
+    import time
+
+    proc = subprocess.Popen(CLI + ["run"], stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    time.sleep(4.0)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "session:" in err  # the summary, logged after the LED and mount went safe
+    assert "Traceback" not in err and "Failed to publish" not in err

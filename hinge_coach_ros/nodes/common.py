@@ -19,6 +19,7 @@ from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from rclpy.signals import SignalHandlerOptions
 
 from ..params import SCHEMA, Param, ParameterError, Value, validate
 from ..session_io import SessionFileError
@@ -94,11 +95,14 @@ def _plain(value: Any) -> Any:
 
 def run_node(factory: Callable[[], Node], args: list[str] | None = None) -> int:
     """init, spin, shut down cleanly; a wrong parameter is one line and exit code 2."""
-    rclpy.init(args=args)
+    # Keep Python's own Ctrl-C handling: rclpy's handler would shut the context down
+    # before safe_shutdown() can send the LED and the mount to their safe state.
+    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
     node = None
     try:
         node = factory()
-        rclpy.spin(node)
+        while rclpy.ok():  # wake every 0.1 s so Ctrl-C is noticed in an idle node
+            rclpy.spin_once(node, timeout_sec=0.1)
     except USER_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
