@@ -1,8 +1,10 @@
-"""The alignment engine: frame angles -> phase, reps, fault checks and scores.
+"""The alignment engine: frame metrics -> phase, reps, fault checks and scores.
 
 ROS-free. ``HingeEngine.update`` takes one skeleton frame at a time (time in
 seconds, BlazePose landmarks in a metric frame) and returns a
-``FrameReport``; when a rep ends the report carries its ``RepSummary``.
+``FrameReport``; when a rep is finished the report carries its
+``RepSummary``. A rep is finished a short hold after lockout, so that the
+lockout itself (banana back, incomplete lockout) is judged as part of it.
 """
 
 from __future__ import annotations
@@ -13,20 +15,116 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .athlete import FAULT_IDS
 from .geometry import FrameAngles, frame_angles
 from .landmarks import INDEX
-from .params import Value, defaults
+from .params import Value, defaults, thresholds_for
 
 PHASES = ("setup", "descent", "bottom", "ascent", "lockout")
 NO_PERSON = "no_person"
+MOVING = ("descent", "bottom", "ascent")
 
-# Cue keys: the feedback node's cue table maps them to words.
-CUE_FOR_FAULT = {"squat": "hips_back"}
+# Cue key of each fault: the feedback node's cue table maps keys to words.
+CUE_FOR_FAULT: dict[str, str] = {
+    "rounded_back": "flat_back",
+    "banana_back": "no_banana_back",
+    "squat": "hips_back",
+    "head_up": "head_neutral",
+    "head_down": "head_neutral",
+    "toes": "whole_foot",
+    "heels": "whole_foot",
+    "no_brace": "brace",
+    "incomplete_lockout": "finish_tall",
+    "fast_descent": "slow_down",
+}
 
-# Score penalty (points out of 100) for a fault at full severity.
-FAULT_PENALTY = {"squat": 40.0}
+# Score points taken off for a fault at full severity; back safety weighs most.
+FAULT_PENALTY: dict[str, float] = {
+    "rounded_back": 40.0,
+    "banana_back": 30.0,
+    "squat": 40.0,
+    "head_up": 10.0,
+    "head_down": 10.0,
+    "toes": 15.0,
+    "heels": 15.0,
+    "no_brace": 15.0,
+    "incomplete_lockout": 20.0,
+    "fast_descent": 10.0,
+}
 SHALLOW_PENALTY = 10.0
-LOCKOUT_HOLD_S = 0.5  # how long "lockout" is shown before the next setup
+
+# What each fault means, which thresholds decide it, and when it is judged.
+FAULT_DEFINITIONS: dict[str, tuple[str, tuple[str, ...], str]] = {
+    "rounded_back": (
+        "flexed (rounded) lumbar or thoracic spine: the mid back leaves the dowel line",
+        (),
+        "needs depth",
+    ),
+    "banana_back": (
+        "lumbar hyperextension at lockout: the chest ends behind the hips",
+        ("banana_back_lean_deg",),
+        "lockout",
+    ),
+    "squat": (
+        "squatting instead of hinging: knees forward, little hip travel",
+        ("squat_knee_flexion_deg", "squat_knee_hip_ratio"),
+        "descent to ascent",
+    ),
+    "head_up": (
+        "head cranked up out of line with the spine, relative to setup",
+        ("head_up_deg",),
+        "descent to ascent",
+    ),
+    "head_down": (
+        "head dropped out of line with the spine, relative to setup",
+        ("head_down_deg",),
+        "descent to ascent",
+    ),
+    "toes": (
+        "weight on the toes: centre of mass ahead of mid-foot",
+        ("toes_com_offset_mm",),
+        "descent to ascent",
+    ),
+    "heels": (
+        "weight on the heels: centre of mass behind mid-foot",
+        ("heels_com_offset_mm",),
+        "descent to ascent",
+    ),
+    "no_brace": ("anterior pelvic tilt at setup: not braced, not neutral", (), "needs depth"),
+    "incomplete_lockout": (
+        "hip flexion left at the top: no full hip extension",
+        ("incomplete_lockout_hip_flexion_deg",),
+        "end of lockout",
+    ),
+    "fast_descent": ("uncontrolled descent", ("fast_descent_speed_dps",), "at the bottom"),
+}
+
+
+def fault_table() -> str:
+    """The README's fault table, from the definitions and the threshold schema."""
+    from .params import THRESHOLDS
+
+    by_name = {t.name: t for t in THRESHOLDS}
+    rows = [
+        "| id | definition | judged | default threshold | source | cue key |",
+        "|---|---|---|---|---|---|",
+    ]
+    for fault_id, (definition, names, when) in FAULT_DEFINITIONS.items():
+        limits = "; ".join(f"`{n}` = {by_name[n].default:g}" for n in names) or "not measurable yet"
+        sources = "; ".join(dict.fromkeys(by_name[n].source for n in names)) or "-"
+        rows.append(
+            f"| `{fault_id}` | {definition} | {when} | {limits} | {sources} | `{CUE_FOR_FAULT[fault_id]}` |"
+        )
+    return "\n".join(rows) + "\n"
+
+
+# Checks that need the back-surface profile from depth; without it they are
+# reported as not measurable, never guessed from the skeleton.
+DEPTH_CHECKS = ("rounded_back", "no_brace")
+
+LOCKOUT_HOLD_S = 0.5  # lockout is judged over this long after standing tall
+TOP_STALL_S = 0.3  # stopped rising this long near the top: the rep ends there (incomplete lockout)
+SETUP_BASELINE_S = 0.5  # standing this long gives the head-neck baseline
 
 
 @dataclass
@@ -42,13 +140,14 @@ class FaultStatus:
 class RepSummary:
     index: int
     start_s: float
-    end_s: float
+    end_s: float  # when the person stood tall again
     peak_hip_flexion_deg: float
     peak_trunk_inclination_deg: float
     peak_knee_flexion_deg: float
     faults: dict[str, float]  # id -> severity 0-1
     score: float
     score_breakdown: dict[str, float]  # what was taken off, in points
+    not_measurable: list[str] = field(default_factory=list)  # checks this input could not support
 
     @property
     def duration_s(self) -> float:
@@ -94,31 +193,37 @@ class UpFromFeet:
                 self._points.extend(rows[:, :3])
                 self._frames += 1
             if self._frames >= self.frames_needed:
-                pts = np.array(self._points)
-                _, s, vt = np.linalg.svd(pts - pts.mean(axis=0))
-                normal = vt[2]
-                # Degenerate when the feet are seen as a line (both feet hidden behind each other).
-                if s[1] > 5.0 * s[2] and s[1] > 1e-3 * math.sqrt(len(pts)):
-                    head_side = lm[INDEX["left_shoulder"], :3] - pts.mean(axis=0)
-                    if np.isfinite(head_side).all() and normal @ head_side < 0:
-                        normal = -normal
-                    self.up = normal if np.isfinite(head_side).all() else None
+                self.up = self._fit(lm)
                 if self.up is None:
                     self._frames = 0
                     self._points.clear()
         return self.up if self.up is not None else self.fallback
 
+    def _fit(self, lm: np.ndarray) -> np.ndarray | None:
+        pts = np.array(self._points)
+        centre = pts.mean(axis=0)
+        _, s, vt = np.linalg.svd(pts - centre)
+        # Degenerate when the feet are seen as a line (one foot hidden behind the other).
+        if not (s[1] > 5.0 * s[2] and s[1] > 1e-3 * math.sqrt(len(pts))):
+            return None
+        normal = vt[2]
+        head_side = lm[INDEX["left_shoulder"], :3] - centre
+        if not np.isfinite(head_side).all():
+            head_side = lm[INDEX["right_shoulder"], :3] - centre
+        if not np.isfinite(head_side).all():
+            return None
+        return -normal if normal @ head_side < 0 else normal
+
 
 class FaultCheck:
-    """One fault with hysteresis and a minimum duration."""
+    """One fault's state: hysteresis by separate raise and clear conditions, and a minimum duration."""
 
-    def __init__(self, fault_id: str, min_duration_s: float) -> None:
+    def __init__(self, fault_id: str) -> None:
         self.fault_id = fault_id
-        self.min_duration_s = min_duration_s
         self.active = False
         self._pending_since: float | None = None
 
-    def update(self, t: float, raise_now: bool, clear_now: bool) -> bool:
+    def update(self, t: float, raise_now: bool, clear_now: bool, min_duration_s: float) -> bool:
         if self.active:
             if clear_now:
                 self.active = False
@@ -126,7 +231,7 @@ class FaultCheck:
         elif raise_now:
             if self._pending_since is None:
                 self._pending_since = t
-            if t - self._pending_since >= self.min_duration_s:
+            if t - self._pending_since >= min_duration_s:
                 self.active = True
         else:
             self._pending_since = None
@@ -137,74 +242,138 @@ class FaultCheck:
         self._pending_since = None
 
 
+def _severity(value: float, limit: float, span: float) -> float:
+    """0 at the threshold, 1 at ``span`` beyond it (0.25 as soon as it is raised)."""
+    return float(np.clip(0.25 + 0.75 * (value - limit) / span, 0.0, 1.0))
+
+
+@dataclass
+class Evaluation:
+    """One check on one frame: is it measurable, the metric, raise / clear conditions, severity."""
+
+    measurable: bool
+    value: float = math.nan
+    raise_now: bool = False
+    clear_now: bool = True
+    severity: float = 0.0
+
+
+def _above(value: float, limit: float, margin: float, span: float) -> Evaluation:
+    if not math.isfinite(value):
+        return Evaluation(False)
+    return Evaluation(True, value, value > limit, value < limit - margin, _severity(value, limit, span))
+
+
 class HingeEngine:
     def __init__(self, params: dict[str, Value] | None = None) -> None:
-        self.p = {**defaults("alignment_node"), **(params or {})}
+        self.p: dict[str, Value] = {**defaults("alignment_node"), **(params or {})}
+        self.thresholds = thresholds_for(str(self.p["exercise"]), str(self.p["patient_profile"]))
         fallback = np.asarray(self.p["up_vector"], dtype=float)
-        self.up = UpFromFeet(fallback) if self.p["up_source"] == "feet" else None
         self.fixed_up = fallback / np.linalg.norm(fallback)
+        self.up = UpFromFeet(fallback) if self.p["up_source"] == "feet" else None
         self.phase = "setup"
         self.rep_count = 0
-        self._squat = FaultCheck("squat", float(self.p["fault_min_duration_s"]))
+        self.checks = {f: FaultCheck(f) for f in FAULT_IDS}
         self._last_seen_s: float | None = None
         self._prev: tuple[float, float] | None = None  # (time, hip flexion)
         self._speed_dps = 0.0
-        self._lockout_since = 0.0
+        self._standing_hip_deg = math.inf  # the standing posture's hip flexion
+        self._head_baseline: list[float] = []
+        self._standing_since: float | None = None
+        self._stalled_since: float | None = None
         self._rep: dict | None = None
+        self._finishing: dict | None = None  # a rep in its lockout hold
 
     def set_params(self, params: dict[str, Value]) -> None:
         """Apply validated parameter changes at run time."""
         self.p.update(params)
-        self._squat.min_duration_s = float(self.p["fault_min_duration_s"])
+        if "exercise" in params or "patient_profile" in params:
+            self.thresholds = thresholds_for(str(self.p["exercise"]), str(self.p["patient_profile"]))
         fallback = np.asarray(self.p["up_vector"], dtype=float)
         self.fixed_up = fallback / np.linalg.norm(fallback)
         if "up_source" in params or "up_vector" in params:
             self.up = UpFromFeet(fallback) if self.p["up_source"] == "feet" else None
 
-    def _no_person(self, t: float) -> FrameReport:
-        if self._last_seen_s is None or t - self._last_seen_s > float(self.p["person_timeout_s"]):
-            # The person left: drop the rep in progress rather than count half of it.
-            self._rep = None
-            self.phase = "setup"
-            self._prev = None
-            self._squat.reset()
-            return FrameReport(t, False, NO_PERSON, self.rep_count, None, self._fault_statuses(None))
-        return FrameReport(t, True, self.phase, self.rep_count, None, self._fault_statuses(None))
+    # -- frame update --------------------------------------------------------
 
     def update(self, t: float, landmarks: np.ndarray) -> FrameReport:
         lm = np.asarray(landmarks, dtype=float)
         if lm.shape != (33, 4):
             raise ValueError(f"landmarks must be (33, 4), got {lm.shape}")
         up = self.up.update(lm) if self.up is not None else self.fixed_up
-        angles = frame_angles(lm, up)
-        if angles is None or not math.isfinite(angles.hip_flexion_deg):
+        a = frame_angles(lm, up)
+        if a is None or not math.isfinite(a.hip_flexion_deg):
             return self._no_person(t)
         self._last_seen_s = t
-        hip = angles.hip_flexion_deg
+        hip = a.hip_flexion_deg
         if self._prev is not None and t > self._prev[0]:
             raw = (hip - self._prev[1]) / (t - self._prev[0])
             self._speed_dps = 0.6 * self._speed_dps + 0.4 * raw  # light smoothing of landmark noise
         self._prev = (t, hip)
-        completed = self._step_phase(t, angles)
-        faults = self._check_faults(t, angles)
-        if self._rep is not None:
-            self._track_rep(angles, faults)
-        return FrameReport(t, True, self.phase, self.rep_count, angles, faults, completed)
+        self._track_standing(t, a)
+        completed = self._step_phase(t, a)
+        faults = self._check_faults(t, a)
+        for target in (self._rep, self._finishing):
+            if target is not None:
+                self._track_rep(target, a, faults)
+        if (
+            completed is None
+            and self._finishing is not None
+            and t - self._finishing["end_s"] >= LOCKOUT_HOLD_S
+        ):
+            completed = self._finish_rep()
+        return FrameReport(t, True, self.phase, self.rep_count, a, faults, completed)
+
+    def _no_person(self, t: float) -> FrameReport:
+        completed = None
+        if self._last_seen_s is None or t - self._last_seen_s > float(self.p["person_timeout_s"]):
+            # The person left: finish a rep that already stood tall, drop one in progress.
+            completed = self._finish_rep() if self._finishing is not None else None
+            self._rep = None
+            self.phase = "setup"
+            self._prev = None
+            self._standing_hip_deg = math.inf
+            self._head_baseline = []
+            self._standing_since = None
+            for check in self.checks.values():
+                check.reset()
+            return FrameReport(t, False, NO_PERSON, self.rep_count, None, self._unmeasured(), completed)
+        return FrameReport(t, True, self.phase, self.rep_count, None, self._unmeasured(), completed)
+
+    def _track_standing(self, t: float, a: FrameAngles) -> None:
+        """Baselines taken while the person stands still: hip flexion and head carriage."""
+        if self.phase not in ("setup", "lockout"):
+            self._standing_since = None
+            return
+        self._standing_hip_deg = min(self._standing_hip_deg, a.hip_flexion_deg)
+        if abs(self._speed_dps) < float(self.p["bottom_speed_dps"]):
+            self._standing_since = self._standing_since if self._standing_since is not None else t
+            if t - self._standing_since >= SETUP_BASELINE_S and math.isfinite(a.head_neck_deg):
+                self._head_baseline = (self._head_baseline + [a.head_neck_deg])[-30:]
+        else:
+            self._standing_since = None
+
+    # -- phases and reps -----------------------------------------------------
 
     def _step_phase(self, t: float, a: FrameAngles) -> RepSummary | None:
         p = self.p
         hip = a.hip_flexion_deg
+        still = abs(self._speed_dps) < p["bottom_speed_dps"]
+        completed = None
         if self.phase in ("setup", "lockout"):
-            if self.phase == "lockout" and t - self._lockout_since > LOCKOUT_HOLD_S:
+            if self.phase == "lockout" and self._finishing is None:
                 self.phase = "setup"
-            if hip > p["descent_start_hip_flexion_deg"]:
+            if hip > self._standing_hip_deg + p["descent_start_delta_deg"]:
+                if self._finishing is not None:
+                    completed = self._finish_rep()  # next rep already under way
                 self.phase = "descent"
-                self._rep = {"start_s": t, "peak": {}, "faults": {}}
+                self._rep = {"start_s": t, "peak": {}, "faults": {}, "top_hip": [], "top_trunk": []}
         elif self.phase == "descent":
-            if hip < p["descent_start_hip_flexion_deg"] - 5.0:
+            if hip < self._standing_hip_deg + p["descent_start_delta_deg"] - 5.0:
                 self.phase, self._rep = "setup", None  # a dip, not a rep
-                self._squat.reset()
-            elif abs(self._speed_dps) < p["bottom_speed_dps"] and hip >= p["min_rep_hip_flexion_deg"]:
+                for check in self.checks.values():
+                    check.reset()
+            elif still and hip >= p["min_rep_hip_flexion_deg"]:
                 self.phase = "bottom"
             elif self._speed_dps < -p["bottom_speed_dps"] and hip >= p["min_rep_hip_flexion_deg"]:
                 self.phase = "ascent"  # turned around without a pause
@@ -214,65 +383,61 @@ class HingeEngine:
             elif self._speed_dps > p["bottom_speed_dps"]:
                 self.phase = "descent"
         elif self.phase == "ascent":
-            if hip < p["lockout_hip_flexion_deg"]:
-                return self._finish_rep(t)
-            if self._speed_dps > p["bottom_speed_dps"]:
+            peak = self._rep["peak"].get("hip", hip) if self._rep else hip
+            self._stalled_since = (self._stalled_since or t) if still else None
+            stalled_near_top = self._stalled_since is not None and t - self._stalled_since >= TOP_STALL_S
+            if hip < p["lockout_hip_flexion_deg"] or (stalled_near_top and hip < 0.4 * peak):
+                self._stand_tall(t)
+            elif self._speed_dps > p["bottom_speed_dps"] and not stalled_near_top:
                 self.phase = "descent"  # went back down: same rep, deeper
-        return None
+        return completed
 
-    def _finish_rep(self, t: float) -> RepSummary | None:
-        rep, self._rep = self._rep, None
+    def _stand_tall(self, t: float) -> None:
+        """The rep's ascent is over; judge the lockout over a short hold before closing the rep."""
+        self._finishing, self._rep = self._rep, None
         self.phase = "lockout"
-        self._lockout_since = t
-        self._squat.reset()
+        self._stalled_since = None
+        self._standing_hip_deg = math.inf
+        if self._finishing is not None:
+            self._finishing["end_s"] = t
+        for fault_id in ("squat", "fast_descent", "toes", "heels", "head_up", "head_down", "rounded_back"):
+            self.checks[fault_id].reset()
+
+    def _finish_rep(self) -> RepSummary | None:
+        rep, self._finishing = self._finishing, None
+        if self.phase == "lockout":
+            self.phase = "setup"
+        for fault_id in ("banana_back", "incomplete_lockout"):
+            self.checks[fault_id].reset()
         if rep is None:
             return None
+        th = self.thresholds
+        top_hip = min(rep["top_hip"], default=math.nan)
+        if math.isfinite(top_hip) and top_hip > th["incomplete_lockout_hip_flexion_deg"]:
+            rep["faults"]["incomplete_lockout"] = _severity(
+                top_hip, th["incomplete_lockout_hip_flexion_deg"], 20.0
+            )
         self.rep_count += 1
         peak = rep["peak"]
         breakdown = {f"fault:{f}": round(FAULT_PENALTY[f] * s, 1) for f, s in rep["faults"].items()}
-        if peak.get("hip", 0.0) < self.p["min_rep_hip_flexion_deg"] + 10.0:
+        if peak.get("hip", 0.0) < float(self.p["min_rep_hip_flexion_deg"]) + 10.0:
             breakdown["depth"] = SHALLOW_PENALTY
         score = max(0.0, 100.0 - sum(breakdown.values()))
         return RepSummary(
             index=self.rep_count,
-            start_s=rep["start_s"],
-            end_s=t,
+            start_s=float(rep["start_s"]),
+            end_s=float(rep["end_s"]),
             peak_hip_flexion_deg=peak.get("hip", math.nan),
             peak_trunk_inclination_deg=peak.get("trunk", math.nan),
             peak_knee_flexion_deg=peak.get("knee", math.nan),
-            faults=dict(rep["faults"]),
+            faults={f: round(s, 3) for f, s in rep["faults"].items()},
             score=round(score, 1),
             score_breakdown=breakdown,
+            not_measurable=sorted(set(FAULT_IDS) - rep.get("measurable", set()) - set(rep["faults"])),
         )
 
-    def _squat_metric(self, a: FrameAngles) -> tuple[bool, float, float, bool, bool]:
-        """(measurable, ratio, severity, raise, clear) for squatting instead of hinging."""
-        knee, hip = a.knee_flexion_deg, a.hip_flexion_deg
-        if not (math.isfinite(knee) and math.isfinite(hip)) or hip < 1.0:
-            return False, math.nan, 0.0, False, True
-        ratio = knee / hip
-        knee_limit = float(self.p["squat_knee_flexion_deg"])
-        ratio_limit = float(self.p["squat_knee_hip_ratio"])
-        raise_now = knee >= knee_limit and ratio >= ratio_limit
-        # Hysteresis: clear only once clearly back inside both limits.
-        clear_now = knee < knee_limit - 5.0 or ratio < ratio_limit - 0.1
-        severity = float(np.clip((ratio - ratio_limit) / 0.4 + 0.5, 0.0, 1.0)) if raise_now else 0.0
-        return True, ratio, severity, raise_now, clear_now
-
-    def _check_faults(self, t: float, a: FrameAngles | None) -> dict[str, FaultStatus]:
-        if a is None:
-            return self._fault_statuses(None)
-        measurable, ratio, severity, raise_now, clear_now = self._squat_metric(a)
-        in_rep = self.phase in ("descent", "bottom", "ascent")
-        active = self._squat.update(t, in_rep and raise_now, clear_now or not in_rep)
-        return {"squat": FaultStatus("squat", active, measurable, ratio, severity if active else 0.0)}
-
-    def _fault_statuses(self, _: None) -> dict[str, FaultStatus]:
-        return {"squat": FaultStatus("squat", self._squat.active, False, math.nan, 0.0)}
-
-    def _track_rep(self, a: FrameAngles, faults: dict[str, FaultStatus]) -> None:
-        assert self._rep is not None
-        peak = self._rep["peak"]
+    def _track_rep(self, rep: dict, a: FrameAngles, faults: dict[str, FaultStatus]) -> None:
+        peak = rep["peak"]
         for key, value in (
             ("hip", a.hip_flexion_deg),
             ("trunk", a.trunk_inclination_deg),
@@ -280,6 +445,76 @@ class HingeEngine:
         ):
             if math.isfinite(value):
                 peak[key] = max(peak.get(key, -math.inf), value)
+        if rep is self._finishing:
+            rep["top_hip"].append(a.hip_flexion_deg)
         for fault_id, status in faults.items():
+            if status.measurable:
+                rep.setdefault("measurable", set()).add(fault_id)
             if status.active:
-                self._rep["faults"][fault_id] = max(self._rep["faults"].get(fault_id, 0.0), status.severity)
+                rep["faults"][fault_id] = max(rep["faults"].get(fault_id, 0.0), status.severity)
+
+    # -- fault checks --------------------------------------------------------
+
+    def _evaluate(self, a: FrameAngles) -> dict[str, tuple[Evaluation, bool]]:
+        """Each check's evaluation and whether it applies in the current phase."""
+        th = self.thresholds
+        moving = self.phase in MOVING
+        at_lockout = self.phase == "lockout" and self._finishing is not None
+        out: dict[str, tuple[Evaluation, bool]] = {}
+
+        knee, hip = a.knee_flexion_deg, a.hip_flexion_deg
+        if math.isfinite(knee) and math.isfinite(hip) and hip > 1.0:
+            ratio = knee / hip
+            k_lim, r_lim = th["squat_knee_flexion_deg"], th["squat_knee_hip_ratio"]
+            out["squat"] = (
+                Evaluation(
+                    True,
+                    ratio,
+                    knee >= k_lim and ratio >= r_lim,
+                    knee < k_lim - 5.0 or ratio < r_lim - 0.1,
+                    _severity(ratio, r_lim, 0.4),
+                ),
+                moving,
+            )
+        else:
+            out["squat"] = (Evaluation(False), moving)
+
+        baseline = float(np.median(self._head_baseline)) if len(self._head_baseline) >= 5 else math.nan
+        head = a.head_neck_deg - baseline  # positive: dropped, negative: cranked up
+        out["head_down"] = (_above(head, th["head_down_deg"], 5.0, 20.0), moving)
+        out["head_up"] = (_above(-head, th["head_up_deg"], 5.0, 20.0), moving)
+
+        out["toes"] = (_above(a.com_offset_mm, th["toes_com_offset_mm"], 10.0, 60.0), moving)
+        out["heels"] = (_above(-a.com_offset_mm, th["heels_com_offset_mm"], 10.0, 60.0), moving)
+
+        # Judged on the whole descent once it is over: the fastest moment is too short
+        # for a minimum duration, and the cue belongs at the bottom anyway.
+        descent_peak = self._rep.get("descent_speed", math.nan) if self._rep else math.nan
+        after_descent = self.phase in ("bottom", "ascent")
+        out["fast_descent"] = (_above(descent_peak, th["fast_descent_speed_dps"], 20.0, 150.0), after_descent)
+
+        out["banana_back"] = (
+            _above(-a.trunk_inclination_deg, th["banana_back_lean_deg"], 2.0, 15.0),
+            at_lockout,
+        )
+        # Judged once at the end of the lockout hold (see _finish_rep), not frame by frame.
+        out["incomplete_lockout"] = (Evaluation(math.isfinite(hip), hip), False)
+        for fault_id in DEPTH_CHECKS:
+            out[fault_id] = (Evaluation(False), False)
+        return out
+
+    def _check_faults(self, t: float, a: FrameAngles) -> dict[str, FaultStatus]:
+        if self._rep is not None and self.phase == "descent":
+            self._rep["descent_speed"] = max(self._rep.get("descent_speed", -math.inf), self._speed_dps)
+        statuses = {}
+        for fault_id, (ev, applies) in self._evaluate(a).items():
+            min_s = 0.0 if fault_id == "fast_descent" else self.thresholds["fault_min_duration_s"]
+            check = self.checks[fault_id]
+            active = check.update(t, applies and ev.raise_now, ev.clear_now or not applies, min_s)
+            statuses[fault_id] = FaultStatus(
+                fault_id, active, ev.measurable, ev.value, ev.severity if active else 0.0
+            )
+        return statuses
+
+    def _unmeasured(self) -> dict[str, FaultStatus]:
+        return {f: FaultStatus(f, c.active, False, math.nan, 0.0) for f, c in self.checks.items()}

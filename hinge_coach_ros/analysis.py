@@ -11,10 +11,12 @@ from .params import ParameterError, validate
 from .session_io import read_session
 
 
-def analyze_csv(path: Path, up: str | None = None) -> dict:
+def analyze_csv(
+    path: Path, up: str | None = None, exercise: str = "dowel", patient_profile: str = ""
+) -> dict:
     """Per-rep report of a skeleton CSV, as plain data (the ``--json`` layout)."""
     stream = read_session(path)
-    params: dict = {}
+    params: dict = validate("alignment_node", {"exercise": exercise, "patient_profile": patient_profile})
     if up:
         try:
             vector = [float(v) for v in up.split(",")]
@@ -23,7 +25,9 @@ def analyze_csv(path: Path, up: str | None = None) -> dict:
         if len(vector) != 3 or np.linalg.norm(vector) < 1e-6:
             raise ParameterError(f"--up {up!r} must be a non-zero vector X,Y,Z")
         norm = float(np.linalg.norm(vector))
-        params = validate("alignment_node", {"up_source": "fixed", "up_vector": [v / norm for v in vector]})
+        params.update(
+            validate("alignment_node", {"up_source": "fixed", "up_vector": [v / norm for v in vector]})
+        )
     engine = HingeEngine(params)
     reps = []
     for t, lm in zip(stream.times_s, stream.landmarks):
@@ -42,9 +46,10 @@ def analyze_csv(path: Path, up: str | None = None) -> dict:
                     "faults": [{"id": f, "severity": round(s, 2)} for f, s in sorted(rep.faults.items())],
                     "score": rep.score,
                     "score_breakdown": rep.score_breakdown,
+                    "not_measurable": rep.not_measurable,
                 }
             )
-    return {"input": str(path), "rep_count": len(reps), "reps": reps}
+    return {"input": str(path), "exercise": exercise, "rep_count": len(reps), "reps": reps}
 
 
 def format_table(result: dict) -> str:

@@ -58,7 +58,7 @@ def _cmd_analyze(ns: argparse.Namespace) -> int:
 
     from .analysis import analyze_csv, format_table
 
-    result = analyze_csv(Path(ns.input), up=ns.up)
+    result = analyze_csv(Path(ns.input), up=ns.up, exercise=ns.exercise, patient_profile=ns.patient_profile)
     print(format_table(result))
     if ns.json:
         Path(ns.json).write_text(json.dumps(result, indent=1) + "\n")
@@ -72,10 +72,22 @@ def _cmd_bench(ns: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_accuracy(ns: argparse.Namespace) -> int:
+    from .accuracy import evaluate, format_result
+
+    result = evaluate(seeds=(1,) if ns.quick else (1, 2, 3))
+    print(format_result(result))
+    return 0
+
+
 def _cmd_params(ns: argparse.Namespace) -> int:
+    from .alignment import fault_table
     from .params import defaults_yaml, markdown_table
 
-    print(markdown_table() if ns.markdown else defaults_yaml(), end="")
+    if ns.faults:
+        print(fault_table(), end="")
+    else:
+        print(markdown_table() if ns.markdown else defaults_yaml(), end="")
     return 0
 
 
@@ -124,14 +136,23 @@ def parser() -> argparse.ArgumentParser:
     analyze.add_argument(
         "--up", help="gravity-up vector X,Y,Z in the skeleton frame (default: from the feet)"
     )
+    analyze.add_argument("--exercise", choices=("dowel", "box_lift", "deadlift"), default="dowel")
+    analyze.add_argument("--patient-profile", default="", help="YAML of per-patient threshold overrides")
     analyze.set_defaults(func=_cmd_analyze)
 
     bench = sub.add_parser("bench", help="time the C++ kernels against their numpy references")
     bench.add_argument("--repeats", type=int, default=200)
     bench.set_defaults(func=_cmd_bench)
 
+    accuracy = sub.add_parser("accuracy", help="the engine against the synthetic athlete's truth: a table")
+    accuracy.add_argument("--quick", action="store_true", help="one seed instead of three")
+    accuracy.set_defaults(func=_cmd_accuracy)
+
     params = sub.add_parser("params", help="print every parameter with its default and range")
     params.add_argument("--markdown", action="store_true", help="as the README's table instead of YAML")
+    params.add_argument(
+        "--faults", action="store_true", help="the fault checks and their thresholds (markdown)"
+    )
     params.set_defaults(func=_cmd_params)
     return top
 

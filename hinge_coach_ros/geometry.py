@@ -22,12 +22,33 @@ MIN_CONFIDENCE = 0.3
 
 @dataclass(frozen=True)
 class FrameAngles:
-    trunk_inclination_deg: float  # hip-to-shoulder line from vertical, forward positive
-    hip_flexion_deg: float  # thigh to trunk, 0 standing
-    knee_flexion_deg: float  # shank to thigh, 0 straight
+    """One frame's hinge metrics. Sagittal angles are signed, forward/flexion positive."""
+
+    trunk_inclination_deg: float  # hip-to-shoulder line from vertical
+    hip_flexion_deg: float  # trunk relative to thigh, 0 standing tall, negative = hip extension
+    knee_flexion_deg: float  # thigh relative to shank, 0 straight
     shin_angle_deg: float  # shank from vertical, knees forward positive
+    head_neck_deg: float  # shoulder-to-ear line relative to the trunk line, head dropped positive
+    com_offset_mm: float  # centre of mass ahead of mid-foot, horizontal, toes positive
+    hip_height_m: float  # hip midpoint above mid-foot, along up
+    shoulder_height_m: float
     dowel_gaps_m: tuple[float, float, float]  # head, mid back, tailbone distance to the dowel line
     facing: np.ndarray  # unit vector, horizontal, the way the person faces
+
+
+# Segment masses (fraction of body mass) and centre-of-mass position along the
+# segment from its proximal end: Winter, Biomechanics and Motor Control of Human
+# Movement (4th ed.), Table 4.1. Bilateral segments are counted twice.
+SEGMENTS: tuple[tuple[str, str, float, float, int], ...] = (
+    ("hip", "shoulder", 0.497, 0.50, 1),  # trunk: greater trochanter to glenohumeral joint
+    ("ear", "ear", 0.081, 0.0, 1),  # head and neck: centre at the ear canal
+    ("shoulder", "elbow", 0.028, 0.436, 2),
+    ("elbow", "wrist", 0.016, 0.430, 2),
+    ("wrist", "index", 0.006, 0.506, 2),
+    ("hip", "knee", 0.100, 0.433, 2),
+    ("knee", "ankle", 0.0465, 0.433, 2),
+    ("heel", "foot_index", 0.0145, 0.50, 2),
+)
 
 
 def _point(lm: np.ndarray, name: str) -> np.ndarray | None:
@@ -43,13 +64,6 @@ def _mid(lm: np.ndarray, part: str) -> np.ndarray | None:
     if left is not None and right is not None:
         return 0.5 * (left + right)
     return left if left is not None else right
-
-
-def _angle_deg(u: np.ndarray, v: np.ndarray) -> float:
-    nu, nv = np.linalg.norm(u), np.linalg.norm(v)
-    if nu < 1e-9 or nv < 1e-9:
-        return math.nan
-    return math.degrees(math.acos(float(np.clip(u @ v / (nu * nv), -1.0, 1.0))))
 
 
 def _signed_from_vertical(v: np.ndarray, up: np.ndarray, facing: np.ndarray) -> float:
@@ -71,28 +85,62 @@ def facing_direction(lm: np.ndarray, up: np.ndarray) -> np.ndarray | None:
     return v / n if n > 1e-6 else None
 
 
+def centre_of_mass(lm: np.ndarray) -> np.ndarray | None:
+    """Whole-body centre of mass from the segment model, or None when a segment is unseen."""
+    total = np.zeros(3)
+    for proximal, distal, mass, along, count in SEGMENTS:
+        a, b = _mid(lm, proximal), _mid(lm, distal)
+        if a is None or b is None:
+            return None
+        total += count * mass * (a + along * (b - a))
+    return total
+
+
 def frame_angles(lm: np.ndarray, up: np.ndarray) -> FrameAngles | None:
-    """Angles of one frame, or None when the trunk and legs are not seen."""
+    """Metrics of one frame, or None when the trunk and thighs are not seen."""
     shoulder, hip = _mid(lm, "shoulder"), _mid(lm, "hip")
     knee, ankle = _mid(lm, "knee"), _mid(lm, "ankle")
     facing = facing_direction(lm, up)
     if shoulder is None or hip is None or knee is None or facing is None:
         return None
-    trunk = shoulder - hip
-    thigh = hip - knee
-    trunk_deg = _signed_from_vertical(trunk, up, facing)
-    hip_flexion = _angle_deg(thigh, trunk)
+    trunk_deg = _signed_from_vertical(shoulder - hip, up, facing)
+    thigh_deg = _signed_from_vertical(hip - knee, up, facing)
+    # Angles in the sagittal plane (gravity and facing), so an oblique camera
+    # sees the same hinge as a side-on one.
+    hip_flexion = trunk_deg - thigh_deg
     knee_flexion = shin_deg = math.nan
     if ankle is not None:
-        shank = knee - ankle
-        knee_flexion = _angle_deg(shank, thigh)
-        shin_deg = _signed_from_vertical(shank, up, facing)
-    dowel_gaps = (math.nan, math.nan, math.nan)
+        shin_deg = _signed_from_vertical(knee - ankle, up, facing)
+        knee_flexion = shin_deg - thigh_deg
+    head_neck = math.nan
     ear = _mid(lm, "ear")
+    if ear is not None:
+        head_neck = _signed_from_vertical(ear - shoulder, up, facing) - trunk_deg
+    com_offset = hip_height = shoulder_height = math.nan
+    heel, toe = _mid(lm, "heel"), _mid(lm, "foot_index")
+    if heel is not None and toe is not None:
+        mid_foot = 0.5 * (heel + toe)
+        hip_height = float((hip - mid_foot) @ up)
+        shoulder_height = float((shoulder - mid_foot) @ up)
+        com = centre_of_mass(lm)
+        if com is not None:
+            com_offset = 1000.0 * float((com - mid_foot) @ facing)
+    dowel_gaps = (math.nan, math.nan, math.nan)
     if ear is not None:
         # The virtual dowel from the skeleton alone: one line through head
         # (ear), mid back (shoulders) and tailbone (hips), and each point's gap.
         _, _, gaps, ok = robust_line_fit(np.stack([ear, shoulder, hip]))
         if ok:
             dowel_gaps = (float(gaps[0]), float(gaps[1]), float(gaps[2]))
-    return FrameAngles(trunk_deg, hip_flexion, knee_flexion, shin_deg, dowel_gaps, facing)
+    return FrameAngles(
+        trunk_inclination_deg=trunk_deg,
+        hip_flexion_deg=hip_flexion,
+        knee_flexion_deg=knee_flexion,
+        shin_angle_deg=shin_deg,
+        head_neck_deg=head_neck,
+        com_offset_mm=com_offset,
+        hip_height_m=hip_height,
+        shoulder_height_m=shoulder_height,
+        dowel_gaps_m=dowel_gaps,
+        facing=facing,
+    )

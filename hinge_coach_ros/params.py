@@ -110,6 +110,18 @@ CAMERA_NODE: tuple[Param, ...] = (
 
 ALIGNMENT_NODE: tuple[Param, ...] = (
     Param(
+        "exercise",
+        "dowel",
+        "Exercise profile: sets the fault thresholds that differ between the dowel drill, a box "
+        "lift and a deadlift (see the fault table).",
+        choices=("dowel", "box_lift", "deadlift"),
+    ),
+    Param(
+        "patient_profile",
+        "",
+        "YAML file of per-patient threshold overrides (see the README); empty: the exercise profile.",
+    ),
+    Param(
         "up_source",
         "feet",
         "Gravity direction: 'feet' estimates the floor plane from heel and toe landmarks while "
@@ -125,16 +137,16 @@ ALIGNMENT_NODE: tuple[Param, ...] = (
         length=3,
     ),
     Param(
-        "descent_start_hip_flexion_deg",
-        20.0,
-        "Hip flexion at which a rep's descent starts.",
+        "descent_start_delta_deg",
+        15.0,
+        "A rep's descent starts when hip flexion rises this far above the standing posture.",
         min=5.0,
         max=60.0,
     ),
     Param(
         "lockout_hip_flexion_deg",
         12.0,
-        "Hip flexion below which the person is standing tall (lockout).",
+        "Hip flexion below which the person stands tall again and the rep ends.",
         min=0.0,
         max=45.0,
     ),
@@ -148,27 +160,11 @@ ALIGNMENT_NODE: tuple[Param, ...] = (
     Param(
         "bottom_speed_dps",
         25.0,
-        "Hip flexion speed below which the descent has reached the bottom.",
+        "Hip flexion speed below which the movement has stopped (bottom, or the top of an "
+        "incomplete lockout).",
         min=1.0,
         max=200.0,
     ),
-    Param(
-        "squat_knee_flexion_deg",
-        45.0,
-        "Squat check: knee flexion above which the knees, not the hips, are doing the work "
-        "(a hinge keeps soft knees, about 15-30 deg).",
-        min=20.0,
-        max=120.0,
-    ),
-    Param(
-        "squat_knee_hip_ratio",
-        0.6,
-        "Squat check: knee flexion / hip flexion above which the movement is a squat "
-        "(a hinge is about 0.2-0.4).",
-        min=0.2,
-        max=2.0,
-    ),
-    Param("fault_min_duration_s", 0.2, "A fault must hold this long before it is raised.", min=0.0, max=2.0),
     Param(
         "person_timeout_s",
         1.0,
@@ -177,6 +173,138 @@ ALIGNMENT_NODE: tuple[Param, ...] = (
         max=10.0,
     ),
 )
+
+
+@dataclass(frozen=True)
+class Threshold(Param):
+    """A fault threshold: a parameter with the source of its default."""
+
+    source: str = ""
+
+
+# Fault thresholds: the defaults are the dowel drill's; EXERCISE_PROFILES
+# changes some for other exercises, and a patient profile file can change any.
+THRESHOLDS: tuple[Threshold, ...] = (
+    Threshold(
+        "squat_knee_flexion_deg",
+        45.0,
+        "Squat: knee flexion above which the knees, not the hips, do the work.",
+        min=20.0,
+        max=120.0,
+        source="a hinge keeps soft knees, about 15-30 deg (Romanian deadlift technique); "
+        "the article: hips back",
+    ),
+    Threshold(
+        "squat_knee_hip_ratio",
+        0.6,
+        "Squat: knee flexion / hip flexion above which the movement is a squat.",
+        min=0.2,
+        max=2.0,
+        source="a hinge is about 0.2-0.4, a squat about 0.9-1.2 (knee and hip flex together)",
+    ),
+    Threshold(
+        "head_up_deg",
+        15.0,
+        "Head up: head cranked back (extension) relative to the trunk, beyond the setup posture.",
+        min=5.0,
+        max=60.0,
+        source="the article: head, mid back and tailbone stay on one line",
+    ),
+    Threshold(
+        "head_down_deg",
+        20.0,
+        "Head down: head dropped (flexion) relative to the trunk, beyond the setup posture.",
+        min=5.0,
+        max=60.0,
+        source="the article: head, mid back and tailbone stay on one line",
+    ),
+    Threshold(
+        "toes_com_offset_mm",
+        45.0,
+        "Toes: centre of mass ahead of mid-foot by more than this.",
+        min=10.0,
+        max=150.0,
+        source="the article: weight spread over big toe, little toe and heel; about 1/6 of a foot length",
+    ),
+    Threshold(
+        "heels_com_offset_mm",
+        45.0,
+        "Heels: centre of mass behind mid-foot by more than this.",
+        min=10.0,
+        max=150.0,
+        source="the article: weight spread over big toe, little toe and heel; about 1/6 of a foot length",
+    ),
+    Threshold(
+        "incomplete_lockout_hip_flexion_deg",
+        10.0,
+        "Incomplete lockout: hip flexion left at the top of the rep.",
+        min=2.0,
+        max=45.0,
+        source="the article: finish with the glutes (full hip extension, 0 deg)",
+    ),
+    Threshold(
+        "banana_back_lean_deg",
+        6.0,
+        "Banana back: trunk leaning back behind vertical at lockout by more than this.",
+        min=1.0,
+        max=30.0,
+        source="the article: no banana backs; lockout is hip extension, not lumbar extension",
+    ),
+    Threshold(
+        "fast_descent_speed_dps",
+        160.0,
+        "Fast descent: hip flexion speed on the way down above this.",
+        min=30.0,
+        max=600.0,
+        source="a controlled 1.5-2 s descent peaks near 100-120 deg/s",
+    ),
+    Threshold(
+        "fault_min_duration_s",
+        0.2,
+        "A fault must hold this long before it is raised.",
+        min=0.0,
+        max=2.0,
+        source="about 6 frames at 30 fps: longer than landmark jitter, shorter than a phase",
+    ),
+)
+
+EXERCISE_PROFILES: dict[str, dict[str, float]] = {
+    "dowel": {},
+    # A box lift and a deadlift bend the knees more than the dowel drill.
+    "box_lift": {"squat_knee_flexion_deg": 55.0, "squat_knee_hip_ratio": 0.65},
+    "deadlift": {"squat_knee_flexion_deg": 60.0, "squat_knee_hip_ratio": 0.7},
+}
+
+
+def thresholds_for(exercise: str, patient_profile: str = "") -> dict[str, float]:
+    """Effective thresholds: defaults, then the exercise profile, then the patient's file."""
+    values = {t.name: float(t.default) for t in THRESHOLDS}
+    values.update(EXERCISE_PROFILES[exercise])
+    if patient_profile:
+        values.update(load_patient_profile(Path(patient_profile)))
+    return values
+
+
+def load_patient_profile(path: Path) -> dict[str, float]:
+    """A clinician's YAML of threshold overrides (``name: value``); every key and value checked."""
+    if not path.is_file():
+        raise ParameterError(f"patient profile {path} not found: pass an existing YAML file")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ParameterError(f"patient profile {path} is not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ParameterError(f"patient profile {path} must be a mapping of threshold: value")
+    known = {t.name: t for t in THRESHOLDS}
+    out = {}
+    for key, value in data.items():
+        if key not in known:
+            raise ParameterError(
+                f"patient profile {path}: unknown threshold {key!r}; known: {', '.join(known)}"
+            )
+        out[key] = float(known[key].check("patient_profile", value))
+    return out
+
 
 FEEDBACK_NODE: tuple[Param, ...] = (
     Param("led_backend", "sim", "LED strip driver.", choices=("sim",)),
@@ -255,13 +383,11 @@ def validate(node: str, values: dict[str, Any]) -> dict[str, Value]:
 
 def _check_relations(node: str, v: dict[str, Value]) -> None:
     """Rules between parameters that a per-parameter range cannot express."""
-    if node == "alignment_node" and not (
-        v["lockout_hip_flexion_deg"] < v["descent_start_hip_flexion_deg"] < v["min_rep_hip_flexion_deg"]
-    ):
-        raise ParameterError(
-            "alignment_node: need lockout_hip_flexion_deg < descent_start_hip_flexion_deg "
-            "< min_rep_hip_flexion_deg"
-        )
+    if node == "alignment_node":
+        if not v["lockout_hip_flexion_deg"] < v["min_rep_hip_flexion_deg"]:
+            raise ParameterError("alignment_node: need lockout_hip_flexion_deg < min_rep_hip_flexion_deg")
+        if v["patient_profile"]:
+            load_patient_profile(Path(str(v["patient_profile"])))
     if node == "feedback_node":
         if not v["pan_min_deg"] <= v["home_pan_deg"] <= v["pan_max_deg"]:
             raise ParameterError("feedback_node.home_pan_deg must lie within [pan_min_deg, pan_max_deg]")

@@ -27,12 +27,11 @@ import numpy as np
 from .athlete import Session
 from .landmarks import INDEX, LANDMARK_NAMES, NUM_LANDMARKS
 
-# Landmarks written to session files: the face beyond nose and ears and the
-# fingers add nothing to a side-on hinge and would triple the file size.
+# Landmarks written to session files: the face beyond nose and ears, the
+# thumb and the pinky add nothing to a side-on hinge and would double the size.
+# The index finger stays: it ends the hand segment of the centre-of-mass model.
 _LEFT_OUT = ("eye", "mouth", "pinky", "thumb")
-SESSION_LANDMARKS: tuple[str, ...] = tuple(
-    n for n in LANDMARK_NAMES if not any(k in n for k in _LEFT_OUT) and n not in ("left_index", "right_index")
-)
+SESSION_LANDMARKS: tuple[str, ...] = tuple(n for n in LANDMARK_NAMES if not any(k in n for k in _LEFT_OUT))
 
 EMBEDDED_SESSION = "demo_session.csv"
 

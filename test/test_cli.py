@@ -61,11 +61,11 @@ def test_synth_then_analyze_finds_the_injected_fault(tmp_path):
             "synth",
             str(tmp_path),
             "--preset",
-            "box_lift",
+            "dowel",
             "--reps",
             "3",
             "--fault",
-            "2:squat:45",
+            "2:head_up:25",
             "--view",
             "oblique45",
             "--seed",
@@ -74,13 +74,13 @@ def test_synth_then_analyze_finds_the_injected_fault(tmp_path):
     )
     assert synth.returncode == 0, synth.stderr
     truth = json.loads((tmp_path / "session.truth.json").read_text())
-    assert truth["rep_count"] == 3 and truth["reps"][1]["faults"] == {"squat": 45.0}
+    assert truth["rep_count"] == 3 and truth["reps"][1]["faults"] == {"head_up": 25.0}
     out = tmp_path / "report.json"
     analyze = run(CLI + ["analyze", str(tmp_path / "session.csv"), "--json", str(out)])
     assert analyze.returncode == 0, analyze.stderr
     report = json.loads(out.read_text())
     assert [r["index"] for r in report["reps"]] == [1, 2, 3]
-    assert [[f["id"] for f in r["faults"]] for r in report["reps"]] == [[], ["squat"], []]
+    assert [[f["id"] for f in r["faults"]] for r in report["reps"]] == [[], ["head_up"], []]
     assert report["reps"][1]["score"] < report["reps"][0]["score"] == 100.0
     assert "3 reps" in analyze.stdout
 

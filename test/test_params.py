@@ -41,7 +41,11 @@ def test_readme_parameter_table_is_current():
         ("camera_node", {"loop": "yes"}, "expected bool"),
         ("alignment_node", {"up_vector": [0.0, 1.0]}, r"3 numbers in \[-1, 1\]"),
         ("alignment_node", {"squat_knee_flexion": 40.0}, "no parameter 'squat_knee_flexion'"),
-        ("alignment_node", {"lockout_hip_flexion_deg": 30.0}, "lockout_hip_flexion_deg < descent_start"),
+        (
+            "alignment_node",
+            {"min_rep_hip_flexion_deg": 20.0, "lockout_hip_flexion_deg": 30.0},
+            "lockout_hip_flexion_deg < min_rep",
+        ),
         ("feedback_node", {"home_pan_deg": 120.0}, "home_pan_deg must lie within"),
     ],
 )
@@ -68,3 +72,39 @@ def test_params_file_errors(tmp_path):
         load_params_file(bad)
     with pytest.raises(ParameterError, match="not found"):
         load_params_file(tmp_path / "missing.yaml")
+
+
+def test_patient_profile_overrides_the_exercise_profile(tmp_path):
+    from hinge_coach_ros.params import thresholds_for
+
+    assert thresholds_for("dowel")["squat_knee_flexion_deg"] == 45.0
+    assert thresholds_for("deadlift")["squat_knee_flexion_deg"] == 60.0
+    profile = tmp_path / "patient.yaml"
+    profile.write_text("squat_knee_flexion_deg: 70\nhead_up_deg: 8.5\n")
+    th = thresholds_for("deadlift", str(profile))
+    assert th["squat_knee_flexion_deg"] == 70.0 and th["head_up_deg"] == 8.5
+    assert th["squat_knee_hip_ratio"] == 0.7  # still the deadlift profile's
+    shipped = thresholds_for("dowel", str(ROOT / "config" / "patient_example.yaml"))
+    assert shipped["head_up_deg"] == 10.0
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("squat_knee_flexion: 50\n", "unknown threshold 'squat_knee_flexion'"),
+        ("head_up_deg: high\n", r"head_up_deg = 'high' is invalid: expected double in \[5, 60\]"),
+        ("toes_com_offset_mm: 500\n", r"toes_com_offset_mm = 500 is invalid: expected double in \[10, 150\]"),
+        ("- 1\n- 2\n", "must be a mapping"),
+    ],
+)
+def test_patient_profile_errors_name_the_key_and_range(tmp_path, content, message):
+    profile = tmp_path / "patient.yaml"
+    profile.write_text(content)
+    with pytest.raises(ParameterError, match=message):
+        validate("alignment_node", {"patient_profile": str(profile)})
+
+
+def test_readme_fault_table_is_current():
+    from hinge_coach_ros.alignment import fault_table
+
+    assert fault_table() in (ROOT / "README.md").read_text()
