@@ -7,9 +7,8 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
+from .errors import USER_ERRORS
 from .graph import ARGUMENT_HELP, GraphArgs
-from .params import ParameterError
-from .session_io import SessionFileError
 
 
 def _cmd_run(ns: argparse.Namespace) -> int:
@@ -161,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     ns = parser().parse_args(argv)
     try:
         return ns.func(ns)
-    except (ParameterError, SessionFileError, ValueError) as exc:
+    except (*USER_ERRORS, ValueError) as exc:
         print(f"hinge-coach: error: {exc}", file=sys.stderr)
         return 2
 

@@ -91,9 +91,12 @@ CAMERA_NODE: tuple[Param, ...] = (
     Param(
         "source",
         "session",
-        "Where frames come from: 'session' plays a skeleton CSV (the embedded demo session "
-        "when session_file is empty); 'synthetic' runs the synthetic athlete live.",
-        choices=("session", "synthetic"),
+        "Where frames come from: 'session' plays a skeleton CSV (the embedded demo session when "
+        "session_file is empty); 'synthetic' runs the synthetic athlete's skeleton live; "
+        "'realsense' a live camera; 'recording' a RealSense recording (recording_file); "
+        "'video' a video file or webcam (video_file); 'topics' the images of a running "
+        "realsense-ros driver.",
+        choices=("session", "synthetic", "realsense", "recording", "video", "topics"),
     ),
     Param("session_file", "", "Skeleton CSV for source 'session'; empty means the embedded demo session."),
     Param("synthetic_preset", "dowel", "Exercise of the synthetic athlete.", choices=tuple(PRESETS)),
@@ -103,6 +106,56 @@ CAMERA_NODE: tuple[Param, ...] = (
         "start_delay_s",
         1.0,
         "Wait before the first frame so subscribers have connected (DDS discovery).",
+        min=0.0,
+        max=30.0,
+    ),
+    Param("serial", "", "RealSense serial number for source 'realsense'; empty: the first camera found."),
+    Param("recording_file", "", "RealSense recording (.db3, or .bag where pyrealsense2 reads it)."),
+    Param("video_file", "", "Video file, or a webcam index such as '0', for source 'video'."),
+    Param("width_px", 640, "RealSense color and depth width.", min=320, max=1920),
+    Param("height_px", 480, "RealSense color and depth height.", min=240, max=1080),
+    Param("fps", 30, "RealSense frame rate.", min=6, max=90),
+    Param(
+        "align_depth",
+        True,
+        "Align depth to color with rs.align (turn off for recordings whose depth is already in the "
+        "color geometry, such as the synthetic athlete's).",
+    ),
+    Param(
+        "zone_px",
+        [0.0, 0.0, 0.0, 0.0],
+        "Station zone in the color image, x0, y0, x1, y1 in pixels; the person in it is coached. "
+        "All zeros: the whole image.",
+        min=0.0,
+        max=4000.0,
+        length=4,
+    ),
+    Param("min_pose_confidence", 0.5, "BlazePose detection and tracking confidence.", min=0.1, max=0.95),
+    Param(
+        "lift_window_px",
+        2,
+        "Depth window radius for lifting a landmark (median, holes skipped).",
+        min=0,
+        max=10,
+    ),
+    Param(
+        "filter_min_cutoff_hz",
+        1.5,
+        "One-euro filter: cut-off when still (lower: smoother).",
+        min=0.1,
+        max=30.0,
+    ),
+    Param(
+        "filter_beta",
+        0.5,
+        "One-euro filter: speed coefficient (higher: less lag when moving).",
+        min=0.0,
+        max=10.0,
+    ),
+    Param(
+        "images_rate_hz",
+        5.0,
+        "Rate of the republished color, aligned depth and camera_info (realsense-ros names); 0: off.",
         min=0.0,
         max=30.0,
     ),

@@ -1,12 +1,17 @@
-"""camera_node: owns the capture source and publishes the 3D skeleton.
+"""camera_node: owns the capture source and the pose model; publishes the 3D skeleton.
 
-Sources here: a skeleton session file (the embedded demo session by default)
-or the synthetic athlete run live. Frames go out at the source's frame rate,
-stamped with their capture time.
+Skeleton sources ('session', 'synthetic') play landmarks at their frame rate.
+Frame sources ('realsense', 'recording', 'video', 'topics') go through the
+camera pipeline: BlazePose, depth lifting, one-euro filter. Capture runs in
+its own thread and only the newest frame is kept, so frames are dropped, not
+queued, when processing falls behind. Heavy images stay in this process,
+republished under the realsense-ros names only at ``images_rate_hz``.
 """
 
 from __future__ import annotations
 
+import time
+from collections import deque
 from typing import Any
 
 import numpy as np
@@ -14,7 +19,8 @@ from builtin_interfaces.msg import Duration
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import Point
 from rclpy.node import Node
-from sensor_msgs.msg import PointCloud2
+from rclpy.time import Time
+from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 from std_msgs.msg import ColorRGBA, Header
 from visualization_msgs.msg import Marker, MarkerArray
 
@@ -22,73 +28,291 @@ from ..athlete import AthleteSpec, generate
 from ..landmarks import BONES, INDEX
 from ..messages import skeleton_to_cloud
 from ..session_io import SkeletonStream, embedded_session_path, read_session
+from ..sources import Frame, Intrinsics, LatestFrame, RealSenseSource, SourceError, VideoSource
 from .common import SENSOR_QOS, declare_schema, run_node
+
+FRAME_ID = "camera_color_optical_frame"
+SKELETON_SOURCES = ("session", "synthetic")
+# realsense-ros names (relative, so they sit under the station's namespace).
+COLOR_TOPIC = "camera/color/image_raw"
+COLOR_INFO_TOPIC = "camera/color/camera_info"
+DEPTH_TOPIC = "camera/aligned_depth_to_color/image_raw"
+DEPTH_INFO_TOPIC = "camera/aligned_depth_to_color/camera_info"
 
 
 def load_stream(params: dict[str, Any]) -> SkeletonStream:
-    """The frames the parameters ask for; SessionFileError on a bad file."""
+    """The skeleton frames the parameters ask for; SessionFileError on a bad file."""
     if params["source"] == "synthetic":
         session = generate(AthleteSpec(preset=params["synthetic_preset"], reps=params["synthetic_reps"]))
-        return SkeletonStream(
-            session.fps, "camera_color_optical_frame", session.up_optical, session.times_s, session.landmarks
-        )
+        return SkeletonStream(session.fps, FRAME_ID, session.up_optical, session.times_s, session.landmarks)
     path = params["session_file"] or str(embedded_session_path())
     return read_session(path)
+
+
+def open_frame_source(params: dict[str, Any]) -> tuple[RealSenseSource | VideoSource, float | None, bool]:
+    """(source, pace in fps for files, reconnect on loss); SourceError names what was looked for."""
+    source = params["source"]
+    if source == "realsense":
+        rs = RealSenseSource(
+            serial=params["serial"], width=params["width_px"], height=params["height_px"], fps=params["fps"]
+        )
+        return rs, None, True
+    if source == "recording":
+        if not params["recording_file"]:
+            raise SourceError("source 'recording' needs recording_file: the path of a .db3 recording")
+        rs = RealSenseSource(recording=params["recording_file"], align=params["align_depth"])
+        return rs, float(params["fps"]), False
+    if not params["video_file"]:
+        raise SourceError("source 'video' needs video_file: a video path or a webcam index such as '0'")
+    video = VideoSource(params["video_file"])
+    return video, (video.fps if not params["video_file"].isdigit() else None), False
 
 
 class CameraNode(Node):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__("camera_node", **kwargs)
         self.params = declare_schema(self, "camera_node")
-        self.stream = load_stream(self.params)
         self.finished = False
         self.frames_published = 0
-        self._index = 0
+        self.stream: SkeletonStream | None = None
+        self.capture: LatestFrame | None = None
+        self.pipeline = None
+        self.device_state = "starting"
+        self._pose_ms: deque[float] = deque(maxlen=60)
+        self._published_at: deque[float] = deque(maxlen=60)
+        self._last_images_s = 0.0
+        self._topic_frames: dict[str, deque] = {}
         self._skeleton_pub = self.create_publisher(PointCloud2, "skeleton", SENSOR_QOS)
         self._marker_pub = self.create_publisher(MarkerArray, "skeleton/markers", SENSOR_QOS)
         self._diag_pub = self.create_publisher(DiagnosticArray, "diagnostics", 10)
-        self._timer = None
-        self._start_timer = self.create_timer(float(self.params["start_delay_s"]) or 1e-3, self._start)
         self.create_timer(1.0, self._publish_diagnostics)
-        self.get_logger().info(
-            f"source '{self.params['source']}': {len(self.stream.times_s)} frames at {self.stream.fps:g} fps"
-        )
+        source = self.params["source"]
+        if source in SKELETON_SOURCES:
+            self.stream = load_stream(self.params)
+            self._index = 0
+            self._tick_timer = None
+            self._start_timer = self.create_timer(float(self.params["start_delay_s"]) or 1e-3, self._start)
+            self.get_logger().info(
+                f"source '{source}': {len(self.stream.times_s)} frames at {self.stream.fps:g} fps"
+            )
+            return
+        self._start_pipeline()
+        if source == "topics":
+            self._subscribe_driver()
+        else:
+            frame_source, pace, reconnect = open_frame_source(self.params)
+            self.capture = LatestFrame(frame_source, pace_fps=pace, reconnect=reconnect)
+            self._image_pubs = {
+                topic: self.create_publisher(kind, topic, SENSOR_QOS)
+                for topic, kind in (
+                    (COLOR_TOPIC, Image),
+                    (COLOR_INFO_TOPIC, CameraInfo),
+                    (DEPTH_TOPIC, Image),
+                    (DEPTH_INFO_TOPIC, CameraInfo),
+                )
+            }
+        self.create_timer(1.0 / (2.0 * float(self.params["fps"])), self._poll)
+        self.device_state = "streaming"
+        self.get_logger().info(f"source '{source}' open")
+
+    # -- skeleton sources ----------------------------------------------------
 
     def _start(self) -> None:
         self._start_timer.cancel()
-        self._timer = self.create_timer(1.0 / self.stream.fps, self._tick)
+        self._tick_timer = self.create_timer(1.0 / self.stream.fps, self._tick)
 
     def _tick(self) -> None:
         if self._index >= len(self.stream.times_s):
             if not self.params["loop"]:
-                self.finished = True
-                self._timer.cancel()
-                self.get_logger().info("session finished")
+                self._end("session finished")
                 return
             self._index = 0
-        frame = self.stream.landmarks[self._index]
         header = Header(stamp=self.get_clock().now().to_msg(), frame_id=self.stream.frame_id)
-        self._skeleton_pub.publish(skeleton_to_cloud(frame, header))
-        if self._marker_pub.get_subscription_count() > 0:
-            self._marker_pub.publish(skeleton_markers(frame, header))
+        self._publish_skeleton(self.stream.landmarks[self._index], header)
         self._index += 1
+
+    def _end(self, why: str) -> None:
+        self.finished = True
+        self.device_state = why
+        if self._tick_timer is not None:
+            self._tick_timer.cancel()
+        self.get_logger().info(why)
+
+    # -- frame sources -------------------------------------------------------
+
+    def _start_pipeline(self) -> None:
+        from ..camera_pipeline import CameraPipeline
+        from ..pose import PoseEstimator
+
+        zone = [int(v) for v in self.params["zone_px"]]
+        self.pipeline = CameraPipeline(
+            PoseEstimator(
+                min_detection_confidence=self.params["min_pose_confidence"],
+                min_tracking_confidence=self.params["min_pose_confidence"],
+                zone_px=tuple(zone) if any(zone) else None,
+            ),
+            window_radius_px=self.params["lift_window_px"],
+            min_cutoff_hz=self.params["filter_min_cutoff_hz"],
+            beta=self.params["filter_beta"],
+        )
+
+    def _poll(self) -> None:
+        frame = self._take_frame()
+        if frame is None:
+            if self.capture is not None:
+                if self.capture.error and not self.finished:
+                    self.get_logger().error(self.capture.error)
+                    self._end(f"error: {self.capture.error}")
+                elif self.capture.finished and not self.finished:
+                    self._end("recording finished")
+                else:
+                    self.device_state = self.capture.state
+            return
+        # Stamped with the capture time, so latency can be measured at every hop.
+        stamp = Time(nanoseconds=int(frame.arrival_s * 1e9)) if frame.arrival_s else self.get_clock().now()
+        skeleton = self.pipeline.process(frame)
+        header = Header(stamp=stamp.to_msg(), frame_id=FRAME_ID)
+        if skeleton is not None:
+            self._pose_ms.append(skeleton.timings.pose_ms)
+            self._publish_skeleton(skeleton.landmarks, header)
+        else:
+            empty = np.full((33, 4), np.nan)
+            empty[:, 3] = 0.0
+            self._publish_skeleton(empty, header)  # "nobody here" is news for the alignment node too
+        self._publish_images(frame, header)
+
+    def _take_frame(self) -> Frame | None:
+        if self.capture is not None:
+            return self.capture.take()
+        return self._match_driver_frames()
+
+    def _publish_images(self, frame: Frame, header: Header) -> None:
+        rate = float(self.params["images_rate_hz"])
+        now = time.monotonic()
+        if self.capture is None or rate <= 0.0 or now - self._last_images_s < 1.0 / rate:
+            return
+        self._last_images_s = now
+        h, w = frame.color_rgb.shape[:2]
+        color = Image(
+            header=header, height=h, width=w, encoding="rgb8", step=3 * w, data=frame.color_rgb.tobytes()
+        )
+        self._image_pubs[COLOR_TOPIC].publish(color)
+        if frame.intrinsics is not None:
+            info = camera_info(frame.intrinsics, header)
+            self._image_pubs[COLOR_INFO_TOPIC].publish(info)
+            self._image_pubs[DEPTH_INFO_TOPIC].publish(info)
+        if frame.depth_m is not None:
+            depth_mm = np.clip(frame.depth_m * 1000.0, 0, 65535).astype(np.uint16)
+            self._image_pubs[DEPTH_TOPIC].publish(
+                Image(header=header, height=h, width=w, encoding="16UC1", step=2 * w, data=depth_mm.tobytes())
+            )
+
+    # -- 'topics': a running realsense-ros driver ------------------------------
+
+    def _subscribe_driver(self) -> None:
+        self._driver_info: CameraInfo | None = None
+        for topic in (COLOR_TOPIC, DEPTH_TOPIC):
+            self._topic_frames[topic] = deque(maxlen=5)  # bounded: old frames fall out
+            self.create_subscription(
+                Image, topic, lambda m, t=topic: self._topic_frames[t].append(m), SENSOR_QOS
+            )
+        self.create_subscription(CameraInfo, COLOR_INFO_TOPIC, self._on_driver_info, SENSOR_QOS)
+
+    def _on_driver_info(self, msg: CameraInfo) -> None:
+        self._driver_info = msg
+
+    def _match_driver_frames(self) -> Frame | None:
+        """The newest color and depth pair with the same capture stamp (older pairs are dropped)."""
+        colors, depths = self._topic_frames[COLOR_TOPIC], self._topic_frames[DEPTH_TOPIC]
+        if self._driver_info is None or not colors or not depths:
+            return None
+        by_stamp = {(m.header.stamp.sec, m.header.stamp.nanosec): m for m in depths}
+        for color in reversed(colors):
+            depth = by_stamp.get((color.header.stamp.sec, color.header.stamp.nanosec))
+            if depth is not None:
+                colors.clear()
+                depths.clear()
+                return frame_from_driver(color, depth, self._driver_info)
+        return None
+
+    # -- output ----------------------------------------------------------------
+
+    def _publish_skeleton(self, landmarks: np.ndarray, header: Header) -> None:
+        self._skeleton_pub.publish(skeleton_to_cloud(landmarks, header))
+        if self._marker_pub.get_subscription_count() > 0:
+            self._marker_pub.publish(skeleton_markers(landmarks, header))
         self.frames_published += 1
+        self._published_at.append(time.monotonic())
 
     def _publish_diagnostics(self) -> None:
-        state = "finished" if self.finished else "playing"
+        fps = 0.0
+        if len(self._published_at) > 1:
+            fps = (len(self._published_at) - 1) / max(self._published_at[-1] - self._published_at[0], 1e-6)
+        values = {
+            "source": self.params["source"],
+            "device_state": self.device_state,
+            "fps": f"{fps:.1f}",
+            "frames_published": str(self.frames_published),
+        }
+        if self.capture is not None:
+            values["frames_dropped"] = str(self.capture.dropped)
+        if self._pose_ms:
+            values["inference_ms"] = f"{np.mean(self._pose_ms):.1f}"
+        level = DiagnosticStatus.ERROR if self.device_state.startswith("error") else DiagnosticStatus.OK
+        if self.device_state.startswith("reconnecting"):
+            level = DiagnosticStatus.WARN
         status = DiagnosticStatus(
-            level=DiagnosticStatus.OK,
+            level=level,
             name="camera_node: source",
-            message=f"{self.params['source']} {state}",
-            values=[
-                KeyValue(key="fps", value=f"{self.stream.fps:g}"),
-                KeyValue(key="frames_published", value=str(self.frames_published)),
-                KeyValue(key="frames_total", value=str(len(self.stream.times_s))),
-            ],
+            message=self.device_state,
+            values=[KeyValue(key=k, value=v) for k, v in values.items()],
         )
         self._diag_pub.publish(
             DiagnosticArray(header=Header(stamp=self.get_clock().now().to_msg()), status=[status])
         )
+
+    def safe_shutdown(self) -> None:
+        if self.capture is not None:
+            self.capture.close()
+        if self.pipeline is not None:
+            self.pipeline.estimator.close()
+
+
+def camera_info(k: Intrinsics, header: Header) -> CameraInfo:
+    return CameraInfo(
+        header=header,
+        width=k.width,
+        height=k.height,
+        distortion_model="plumb_bob",
+        d=[0.0] * 5,
+        k=[k.fx, 0.0, k.cx, 0.0, k.fy, k.cy, 0.0, 0.0, 1.0],
+        r=[1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0],
+        p=[k.fx, 0.0, k.cx, 0.0, 0.0, k.fy, k.cy, 0.0, 0.0, 0.0, 1.0, 0.0],
+    )
+
+
+def frame_from_driver(color: Image, depth: Image, info: CameraInfo) -> Frame:
+    """A realsense-ros color + aligned-depth pair as a Frame (no cv_bridge: plain numpy)."""
+    if color.encoding not in ("rgb8", "bgr8") or depth.encoding not in ("16UC1", "32FC1"):
+        raise SourceError(
+            f"unsupported encodings {color.encoding}/{depth.encoding}: need rgb8|bgr8 and 16UC1|32FC1"
+        )
+    rgb = np.frombuffer(bytes(color.data), np.uint8).reshape(color.height, color.step)[:, : 3 * color.width]
+    rgb = rgb.reshape(color.height, color.width, 3)
+    if color.encoding == "bgr8":
+        rgb = rgb[:, :, ::-1]
+    if depth.encoding == "16UC1":
+        raw = np.frombuffer(bytes(depth.data), np.uint16).reshape(depth.height, depth.step // 2)[
+            :, : depth.width
+        ]
+        depth_m = raw.astype(np.float32) / 1000.0  # realsense-ros publishes millimetres
+    else:
+        depth_m = np.frombuffer(bytes(depth.data), np.float32).reshape(depth.height, depth.step // 4)[
+            :, : depth.width
+        ]
+    k = Intrinsics(info.width, info.height, info.k[0], info.k[4], info.k[2], info.k[5])
+    stamp = Time.from_msg(color.header.stamp).nanoseconds * 1e-9
+    return Frame(stamp, 0, np.ascontiguousarray(rgb), np.ascontiguousarray(depth_m), k, arrival_s=stamp)
 
 
 def skeleton_markers(frame: np.ndarray, header: Header) -> MarkerArray:

@@ -21,11 +21,8 @@ from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from rclpy.signals import SignalHandlerOptions
 
+from ..errors import USER_ERRORS
 from ..params import SCHEMA, Param, ParameterError, Value, validate
-from ..session_io import SessionFileError
-
-# Errors a user can fix; reported as one line, never a traceback.
-USER_ERRORS = (ParameterError, SessionFileError)
 
 SENSOR_QOS = qos_profile_sensor_data
 REPORT_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)

@@ -1,0 +1,106 @@
+"""From a camera frame to the 3D skeleton: pose, depth lifting, filtering.
+
+ROS-free; the camera node and the benchmark run this same code. Landmarks
+are lifted with the aligned depth (median of a small window, holes skipped,
+in the C++ kernel); a joint without usable depth falls back to BlazePose's
+own 3D estimate, placed by the joints that have depth, with its confidence
+lowered. RGB-only input (video) uses BlazePose's metric landmarks.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .filters import OneEuroFilter
+from .kernels import lift_landmarks
+from .pose import PoseEstimator, PoseResult
+from .sources import Frame, Intrinsics
+
+# Skin-to-joint-centre distance along the viewing ray: the camera sees the
+# surface of a limb, the skeleton is its axis (about half a thigh's depth).
+SURFACE_TO_JOINT_M = 0.04
+FALLBACK_CONFIDENCE = 0.5  # confidence factor of a joint placed by the model's depth
+NOMINAL_DISTANCE_M = 3.0  # where an RGB-only skeleton is put in front of the camera
+
+
+@dataclass
+class Timings:
+    pose_ms: float = 0.0
+    lift_ms: float = 0.0
+    filter_ms: float = 0.0
+
+
+@dataclass
+class SkeletonFrame:
+    stamp_s: float
+    landmarks: np.ndarray  # (33, 4) x, y, z (m, camera optical frame), confidence
+    pose: PoseResult
+    depth_joints: int  # joints lifted with measured depth
+    timings: Timings = field(default_factory=Timings)
+
+
+def lift_pose(
+    pose: PoseResult,
+    depth_m: np.ndarray,
+    intrinsics: Intrinsics,
+    window_radius_px: int = 2,
+    min_visibility: float = 0.5,
+) -> tuple[np.ndarray, int]:
+    """(33, 4) skeleton in the camera optical frame and the number of joints with measured depth."""
+    k = (intrinsics.fx, intrinsics.fy, intrinsics.cx, intrinsics.cy)
+    points, count = lift_landmarks(
+        depth_m, pose.pixels, k, depth_scale=1.0, window_radius_px=window_radius_px
+    )
+    measured = (count > 0) & (pose.visibility >= min_visibility)
+    out = np.full((len(points), 4), np.nan)
+    out[:, 3] = 0.0
+    if measured.any():
+        rays = points[measured] / np.linalg.norm(points[measured], axis=1, keepdims=True)
+        out[measured, :3] = points[measured] + SURFACE_TO_JOINT_M * rays
+        out[measured, 3] = pose.visibility[measured]
+        # BlazePose's metric landmarks are hip-centred with camera-aligned axes:
+        # one translation, from the joints that have depth, places the rest.
+        offset = np.median(out[measured, :3] - pose.world_m[measured], axis=0)
+        missing = ~measured
+        out[missing, :3] = pose.world_m[missing] + offset
+        out[missing, 3] = FALLBACK_CONFIDENCE * pose.visibility[missing]
+    return out, int(measured.sum())
+
+
+class CameraPipeline:
+    def __init__(
+        self,
+        estimator: PoseEstimator,
+        window_radius_px: int = 2,
+        min_cutoff_hz: float = 1.5,
+        beta: float = 0.5,
+    ) -> None:
+        self.estimator = estimator
+        self.window_radius_px = window_radius_px
+        self.filter = OneEuroFilter(min_cutoff_hz=min_cutoff_hz, beta=beta)
+
+    def process(self, frame: Frame) -> SkeletonFrame | None:
+        """The skeleton of the person in the zone, or None when nobody is there."""
+        timings = Timings()
+        start = time.perf_counter()
+        pose = self.estimator.process(frame.color_rgb)
+        timings.pose_ms = 1000.0 * (time.perf_counter() - start)
+        if pose is None:
+            self.filter.reset()
+            return None
+        start = time.perf_counter()
+        if frame.depth_m is not None and frame.intrinsics is not None:
+            landmarks, depth_joints = lift_pose(pose, frame.depth_m, frame.intrinsics, self.window_radius_px)
+        else:
+            landmarks = np.concatenate(
+                [pose.world_m + [0.0, 0.0, NOMINAL_DISTANCE_M], pose.visibility[:, None]], 1
+            )
+            depth_joints = 0
+        timings.lift_ms = 1000.0 * (time.perf_counter() - start)
+        start = time.perf_counter()
+        landmarks[:, :3] = self.filter(frame.stamp_s, landmarks[:, :3])
+        timings.filter_ms = 1000.0 * (time.perf_counter() - start)
+        return SkeletonFrame(frame.stamp_s, landmarks, pose, depth_joints, timings)

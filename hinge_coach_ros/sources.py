@@ -1,0 +1,263 @@
+"""Frame sources of the camera node: a live RealSense, a RealSense recording, a video file or webcam.
+
+ROS-free. Every source yields ``Frame`` objects; a recording goes through the
+same pyrealsense2 pipeline code as the live camera. ``LatestFrame`` runs a
+source in a thread and keeps only the newest frame, so frames are dropped,
+never queued, when processing falls behind.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+
+class SourceError(RuntimeError):
+    """A source cannot be opened or read; the message says what was looked for and what to do."""
+
+
+@dataclass(frozen=True)
+class Intrinsics:
+    """Pinhole intrinsics of the color stream (aligned depth shares them)."""
+
+    width: int
+    height: int
+    fx: float
+    fy: float
+    cx: float
+    cy: float
+
+
+@dataclass
+class Frame:
+    stamp_s: float  # the source's own time stamp (device clock, recording or video position)
+    number: int
+    color_rgb: np.ndarray  # (H, W, 3) uint8
+    depth_m: np.ndarray | None  # (H, W) float32 metres aligned to color, 0 = no data; None for RGB-only
+    intrinsics: Intrinsics | None
+    arrival_s: float = 0.0  # system time when the frame was captured here: the messages' stamp
+
+
+class RealSenseSource:
+    """Live camera (by serial number) or a recording (.db3/.bag), through one pyrealsense2 pipeline.
+
+    Depth is aligned to color with rs.align unless the recording already holds
+    depth in the color geometry (``align=False``).
+    """
+
+    def __init__(
+        self,
+        serial: str = "",
+        recording: str = "",
+        width: int = 640,
+        height: int = 480,
+        fps: int = 30,
+        align: bool = True,
+        timeout_ms: int = 2000,
+    ) -> None:
+        try:
+            import pyrealsense2 as rs
+        except ImportError as exc:
+            raise SourceError(
+                f"pyrealsense2 is not importable ({exc}): "
+                "install pyrealsense2 and the Debian package libusb-1.0-0"
+            ) from None
+        self._rs = rs
+        self.serial, self.recording = serial, recording
+        self.width, self.height, self.fps = width, height, fps
+        self.align = align
+        self.timeout_ms = timeout_ms
+        self._pipeline = None
+        self._aligner = rs.align(rs.stream.color) if align else None
+        self._number = 0
+        self.depth_scale = 0.001
+        self.intrinsics: Intrinsics | None = None
+        self.open()
+
+    def open(self) -> None:
+        rs = self._rs
+        config = rs.config()
+        if self.recording:
+            path = Path(self.recording)
+            if not path.is_file():
+                raise SourceError(f"RealSense recording {path} not found")
+            try:
+                config.enable_device_from_file(str(path), repeat_playback=False)
+            except RuntimeError as exc:
+                raise SourceError(f"cannot open RealSense recording {path}: {exc}") from None
+        else:
+            serials = [d.get_info(rs.camera_info.serial_number) for d in rs.context().query_devices()]
+            if not serials:
+                raise SourceError(
+                    "no RealSense camera found (looked for any D4xx on USB): plug one in, check the cable "
+                    "and udev rules, or use source:=recording / video / synthetic"
+                )
+            if self.serial and self.serial not in serials:
+                raise SourceError(f"no RealSense with serial {self.serial}; connected: {', '.join(serials)}")
+            if self.serial:
+                config.enable_device(self.serial)
+            config.enable_stream(rs.stream.color, self.width, self.height, rs.format.rgb8, self.fps)
+            config.enable_stream(rs.stream.depth, self.width, self.height, rs.format.z16, self.fps)
+        pipeline = rs.pipeline()
+        try:
+            profile = pipeline.start(config)
+        except RuntimeError as exc:
+            raise SourceError(f"RealSense pipeline failed to start: {exc}") from None
+        device = profile.get_device()
+        if self.recording:
+            playback = device.as_playback()
+            playback.set_real_time(False)  # every recorded frame, not the wall-clock subset
+        self.depth_scale = device.first_depth_sensor().get_depth_scale()
+        color = profile.get_stream(rs.stream.color).as_video_stream_profile().get_intrinsics()
+        self.intrinsics = Intrinsics(color.width, color.height, color.fx, color.fy, color.ppx, color.ppy)
+        self._pipeline = pipeline
+
+    def read(self) -> Frame | None:
+        """The next frame; None at the end of a recording. SourceError when the camera stops answering."""
+        if self._pipeline is None:
+            self.open()
+        try:
+            ok, frames = self._pipeline.try_wait_for_frames(self.timeout_ms)
+        except RuntimeError as exc:
+            raise SourceError(f"RealSense read failed: {exc}") from None
+        if not ok:
+            if self.recording:
+                return None  # played to the end
+            self.close()
+            raise SourceError(f"RealSense sent no frame for {self.timeout_ms} ms (unplugged?)")
+        if self._aligner is not None:
+            frames = self._aligner.process(frames)
+        color, depth = frames.get_color_frame(), frames.get_depth_frame()
+        if not color or not depth:
+            raise SourceError("RealSense frame set without color or depth")
+        self._number += 1
+        depth_m = np.asanyarray(depth.get_data()).astype(np.float32) * self.depth_scale
+        return Frame(
+            stamp_s=color.get_timestamp() / 1000.0,
+            number=self._number,
+            color_rgb=np.asanyarray(color.get_data()).copy(),
+            depth_m=depth_m,
+            intrinsics=self.intrinsics,
+        )
+
+    def close(self) -> None:
+        if self._pipeline is not None:
+            try:
+                self._pipeline.stop()
+            except RuntimeError:
+                pass  # already stopped by an unplug
+            self._pipeline = None
+
+
+class VideoSource:
+    """A video file (any orientation: rotation metadata is applied) or a webcam index; RGB only."""
+
+    def __init__(self, path_or_index: str) -> None:
+        import cv2
+
+        self._cv2 = cv2
+        target: str | int = int(path_or_index) if path_or_index.isdigit() else path_or_index
+        if isinstance(target, str) and not Path(target).is_file():
+            raise SourceError(f"video file {target} not found")
+        self._cap = cv2.VideoCapture(target)
+        if not self._cap.isOpened():
+            raise SourceError(f"cannot open video {path_or_index!r} (unknown format, or no such webcam)")
+        self._cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)  # portrait phone videos come out upright
+        self.fps = self._cap.get(cv2.CAP_PROP_FPS) or 30.0
+        self._number = 0
+        self._is_file = isinstance(target, str)
+
+    def read(self) -> Frame | None:
+        ok, bgr = self._cap.read()
+        if not ok:
+            if self._is_file:
+                return None
+            raise SourceError("webcam stopped delivering frames")
+        self._number += 1
+        stamp = (self._number - 1) / self.fps if self._is_file else time.time()
+        rgb = self._cv2.cvtColor(bgr, self._cv2.COLOR_BGR2RGB)
+        return Frame(stamp, self._number, rgb, None, None)
+
+    def close(self) -> None:
+        self._cap.release()
+
+
+class LatestFrame:
+    """Reads a source in a background thread and keeps only the newest frame.
+
+    ``dropped`` counts frames replaced before anybody took them. The thread
+    ends at the end of a recording (``finished``) or on an error (``error``);
+    a live camera that stops answering (unplugged) is reopened every
+    ``retry_s`` until it comes back, with ``state`` saying so meanwhile.
+    """
+
+    def __init__(
+        self,
+        source: RealSenseSource | VideoSource,
+        pace_fps: float | None = None,
+        reconnect: bool = False,
+        retry_s: float = 1.0,
+    ) -> None:
+        self.source = source
+        self.pace_fps = pace_fps  # play files at their frame rate, like a camera
+        self.reconnect = reconnect
+        self.retry_s = retry_s
+        self.dropped = 0
+        self.captured = 0
+        self.finished = False
+        self.error: str | None = None
+        self.state = "streaming"
+        self._frame: Frame | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="capture", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        next_due = time.monotonic()
+        while not self._stop.is_set():
+            try:
+                frame = self.source.read()
+            except SourceError as exc:
+                if not self.reconnect:
+                    self.error = str(exc)
+                    break
+                self.state = f"reconnecting: {exc}"
+                self._reopen()
+                continue
+            if frame is None:
+                self.finished = True
+                break
+            frame.arrival_s = time.time()
+            with self._lock:
+                if self._frame is not None:
+                    self.dropped += 1
+                self._frame = frame
+                self.captured += 1
+            if self.pace_fps:
+                next_due += 1.0 / self.pace_fps
+                self._stop.wait(max(0.0, next_due - time.monotonic()))
+
+    def _reopen(self) -> None:
+        while not self._stop.wait(self.retry_s):
+            try:
+                self.source.open()
+            except SourceError as exc:
+                self.state = f"reconnecting: {exc}"
+                continue
+            self.state = "streaming"
+            return
+
+    def take(self) -> Frame | None:
+        with self._lock:
+            frame, self._frame = self._frame, None
+        return frame
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5.0)
+        self.source.close()
