@@ -9,6 +9,7 @@ inference: a second person outside the zone is never coached.
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,6 +42,8 @@ class PoseEstimator:
         static_images: bool = False,
     ) -> None:
         os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's start-up chatter
+        # mediapipe 0.10.14 calls a protobuf API that protobuf 4.25 marks deprecated, once per frame.
+        warnings.filterwarnings("ignore", message="SymbolDatabase.GetPrototype", category=UserWarning)
         try:
             import mediapipe as mp
 
