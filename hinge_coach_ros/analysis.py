@@ -1,7 +1,12 @@
-"""Offline analysis: the alignment engine over a whole skeleton CSV."""
+"""Offline analysis: the alignment engine over a skeleton CSV, a RealSense recording or a video.
+
+Recordings and videos go through the camera node's own pipeline (BlazePose,
+depth lifting, filtering), frame by frame, none skipped.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -10,12 +15,48 @@ from .alignment import HingeEngine
 from .params import ParameterError, validate
 from .session_io import read_session
 
+RECORDING_SUFFIXES = (".db3", ".bag")
+VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm")
 
-def analyze_csv(
-    path: Path, up: str | None = None, exercise: str = "dowel", patient_profile: str = ""
-) -> dict:
-    """Per-rep report of a skeleton CSV, as plain data (the ``--json`` layout)."""
-    stream = read_session(path)
+
+def skeleton_frames(path: Path) -> Iterator[tuple[float, np.ndarray]]:
+    """(time in seconds, (33, 4) landmarks) for every frame of the input."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        stream = read_session(path)
+        yield from zip(stream.times_s.tolist(), stream.landmarks)
+        return
+    if suffix not in RECORDING_SUFFIXES + VIDEO_SUFFIXES:
+        raise ParameterError(
+            f"cannot analyze {path.name}: give a skeleton .csv, a RealSense recording "
+            f"({', '.join(RECORDING_SUFFIXES)}) or a video ({', '.join(VIDEO_SUFFIXES)})"
+        )
+    from .camera_pipeline import CameraPipeline
+    from .pose import PoseEstimator
+    from .sources import RealSenseSource, VideoSource
+
+    source = (
+        RealSenseSource(recording=str(path), align=False)
+        if suffix in RECORDING_SUFFIXES
+        else VideoSource(str(path))
+    )
+    pipeline = CameraPipeline(PoseEstimator())
+    empty = np.full((33, 4), np.nan)
+    empty[:, 3] = 0.0
+    try:
+        while (frame := source.read()) is not None:
+            skeleton = pipeline.process(frame)
+            yield frame.stamp_s, (skeleton.landmarks if skeleton is not None else empty)
+    finally:
+        source.close()
+        pipeline.estimator.close()
+
+
+def analyze(path: Path, up: str | None = None, exercise: str = "dowel", patient_profile: str = "") -> dict:
+    """Per-rep report of a recording, video or skeleton CSV, as plain data (the ``--json`` layout)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ParameterError(f"input {path} not found")
     params: dict = validate("alignment_node", {"exercise": exercise, "patient_profile": patient_profile})
     if up:
         try:
@@ -30,7 +71,7 @@ def analyze_csv(
         )
     engine = HingeEngine(params)
     reps = []
-    for t, lm in zip(stream.times_s, stream.landmarks):
+    for t, lm in skeleton_frames(path):
         rep = engine.update(float(t), lm).completed_rep
         if rep is not None:
             reps.append(

@@ -55,9 +55,9 @@ def _cmd_synth(ns: argparse.Namespace) -> int:
 def _cmd_analyze(ns: argparse.Namespace) -> int:
     import json
 
-    from .analysis import analyze_csv, format_table
+    from .analysis import analyze, format_table
 
-    result = analyze_csv(Path(ns.input), up=ns.up, exercise=ns.exercise, patient_profile=ns.patient_profile)
+    result = analyze(Path(ns.input), up=ns.up, exercise=ns.exercise, patient_profile=ns.patient_profile)
     print(format_table(result))
     if ns.json:
         Path(ns.json).write_text(json.dumps(result, indent=1) + "\n")
@@ -129,7 +129,9 @@ def parser() -> argparse.ArgumentParser:
     synth.add_argument("--seed", type=int, default=7)
     synth.set_defaults(func=_cmd_synth)
 
-    analyze = sub.add_parser("analyze", help="run the alignment engine offline on a skeleton CSV")
+    analyze = sub.add_parser(
+        "analyze", help="run the alignment engine offline on a RealSense recording, a video or a skeleton CSV"
+    )
     analyze.add_argument("input")
     analyze.add_argument("--json", help="write the full report to this file")
     analyze.add_argument(
