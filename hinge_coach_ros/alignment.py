@@ -20,8 +20,22 @@ from .params import Value, defaults
 PHASES = ("setup", "descent", "bottom", "ascent", "lockout")
 NO_PERSON = "no_person"
 
-# Cue keys: the feedback node's cue table maps them to words.
-CUE_FOR_FAULT = {"squat": "hips_back"}
+# Cue keys: the feedback node's cue table (config/cues.yaml) maps them to words
+# in each language; feedback.CUE_PRIORITY orders them (back safety first).
+CUE_FOR_FAULT = {
+    "rounded_back": "neutral_spine",
+    "banana_back": "no_banana_back",
+    "no_brace": "ribs_down",
+    "squat": "hips_back",
+    "hips_rise_first": "chest_with_hips",
+    "hips_high": "soft_knees",
+    "incomplete_lockout": "finish_tall",
+    "toes": "whole_foot_toes",
+    "heels": "whole_foot_heels",
+    "head_up": "chin_tucked",
+    "head_down": "head_in_line",
+    "fast_descent": "slow_down",
+}
 
 # Score penalty (points out of 100) for a fault at full severity.
 FAULT_PENALTY = {"squat": 40.0}
