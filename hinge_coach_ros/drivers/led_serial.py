@@ -184,6 +184,7 @@ class StripFirmware:
     pattern: LedPattern = field(default_factory=lambda: LedPattern("solid"))
     clock: object = time.monotonic
     last_frame_s: float = field(default_factory=time.monotonic)
+    pattern_since_s: float = 0.0  # patterns start in their "on" phase when set
     frames_ok: int = 0
     naks: int = 0
     parser: FrameParser = field(default_factory=FrameParser)
@@ -218,6 +219,7 @@ class StripFirmware:
             self.rgb = (payload[0], payload[1], payload[2])
             self.pattern = LedPattern(kinds[payload[3]], int.from_bytes(payload[4:6], "big") / 1000.0)
             self.shown.append((self.rgb, self.pattern.kind, self.pattern.period_s))
+            self.pattern_since_s = self.clock()  # type: ignore[operator]
             return b""
         if cmd == CMD_OFF:
             if payload:
@@ -233,7 +235,7 @@ class StripFirmware:
         """What every LED of the strip shows now, pattern and watchdog included."""
         now = self.clock() if now_s is None else now_s  # type: ignore[operator]
         if now - self.last_frame_s > WATCHDOG_S:
-            on = pattern_brightness(LedPattern("blink", 1.0), now)
+            on = pattern_brightness(LedPattern("blink", 1.0), now - self.last_frame_s - WATCHDOG_S)
             return (int(255 * on), 0, int(255 * on))  # magenta: the host went silent
-        k = pattern_brightness(self.pattern, now)
+        k = pattern_brightness(self.pattern, now - self.pattern_since_s)
         return tuple(int(round(c * k)) for c in self.rgb)  # type: ignore[return-value]
