@@ -246,7 +246,6 @@ FEEDBACK_NODE: tuple[Param, ...] = (
     ),
     Param("speech_words_per_minute", 150, "Speaking rate.", min=80, max=300),
     Param("log_dir", "", "Folder for the session logs (one JSONL file per session); empty: no log."),
-    Param("log_mcap", False, "Also record the skeleton and report topics to an MCAP file in log_dir."),
     Param("exercise", "hip_hinge", "Exercise name written to the session log."),
     Param(
         "driver_retry_s",
