@@ -24,17 +24,20 @@ PHASES = ("setup", "descent", "bottom", "ascent", "lockout")
 NO_PERSON = "no_person"
 MOVING = ("descent", "bottom", "ascent")
 
-# Cue key of each fault: the feedback node's cue table maps keys to words.
-CUE_FOR_FAULT: dict[str, str] = {
-    "rounded_back": "flat_back",
+# Cue keys: the feedback node's cue table (config/cues.yaml) maps them to words
+# in each language; feedback.CUE_PRIORITY orders them (back safety first).
+CUE_FOR_FAULT = {
+    "rounded_back": "neutral_spine",
     "banana_back": "no_banana_back",
+    "no_brace": "ribs_down",
     "squat": "hips_back",
-    "head_up": "head_neutral",
-    "head_down": "head_neutral",
-    "toes": "whole_foot",
-    "heels": "whole_foot",
-    "no_brace": "brace",
+    "hips_rise_first": "chest_with_hips",
+    "hips_high": "soft_knees",
     "incomplete_lockout": "finish_tall",
+    "toes": "whole_foot_toes",
+    "heels": "whole_foot_heels",
+    "head_up": "chin_tucked",
+    "head_down": "head_in_line",
     "fast_descent": "slow_down",
 }
 
@@ -102,18 +105,21 @@ FAULT_DEFINITIONS: dict[str, tuple[str, tuple[str, ...], str]] = {
 
 def fault_table() -> str:
     """The README's fault table, from the definitions and the threshold schema."""
+    from .cues import load_languages
     from .params import THRESHOLDS
 
+    words = load_languages()["en"]
     by_name = {t.name: t for t in THRESHOLDS}
     rows = [
-        "| id | definition | judged | default threshold | source | cue key |",
+        "| id | definition | judged | default threshold | source | cue (en) |",
         "|---|---|---|---|---|---|",
     ]
     for fault_id, (definition, names, when) in FAULT_DEFINITIONS.items():
         limits = "; ".join(f"`{n}` = {by_name[n].default:g}" for n in names) or "not measurable yet"
         sources = "; ".join(dict.fromkeys(by_name[n].source for n in names)) or "-"
         rows.append(
-            f"| `{fault_id}` | {definition} | {when} | {limits} | {sources} | `{CUE_FOR_FAULT[fault_id]}` |"
+            f"| `{fault_id}` | {definition} | {when} | {limits} | {sources} | "
+            f'"{words.text(CUE_FOR_FAULT[fault_id])}" |'
         )
     return "\n".join(rows) + "\n"
 

@@ -14,6 +14,27 @@ from .landmarks import BONES, INDEX
 BACKGROUND = (24, 24, 32)
 BONE_COLOUR = (230, 230, 230)
 DOWEL_COLOUR = (80, 200, 255)
+# Contact points of the virtual dowel, coloured by their gap to the line
+# (RGB): on the line, a small gap (the low back's natural curve), off the line.
+GAP_OK_M = 0.03
+GAP_WARN_M = 0.06
+GAP_COLOURS = {"ok": (0, 220, 0), "warn": (255, 160, 0), "off": (255, 0, 0), "unknown": (255, 200, 80)}
+
+
+def drawable(text: str) -> str:
+    """The screen font draws ASCII only: umlauts and accents lose their marks (ae for ae-umlaut)."""
+    import unicodedata
+
+    for src, dst in zip("äöüÄÖÜß", ("ae", "oe", "ue", "Ae", "Oe", "Ue", "ss")):
+        text = text.replace(src, dst)
+    text = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in text if c.isascii())
+
+
+def gap_class(gap_m: float | None) -> str:
+    if gap_m is None or not np.isfinite(gap_m):
+        return "unknown"
+    return "ok" if abs(gap_m) < GAP_OK_M else "warn" if abs(gap_m) < GAP_WARN_M else "off"
 
 
 def _to_bgr255(rgba: tuple[float, float, float, float]) -> tuple[int, int, int]:
@@ -29,7 +50,9 @@ def render(
     led_rgba: tuple[float, float, float, float],
     rep_count: int,
     last_score: float | None,
+    dowel_gaps_m: tuple[float, float, float] | None = None,
 ) -> np.ndarray:
+    """The coaching screen; ``dowel_gaps_m`` (head, mid back, tailbone) colours the contact points."""
     img = np.zeros((height, width, 3), np.uint8)
     img[:] = BACKGROUND[::-1]
     # LED state as a band on the left edge, so the screen and the strip agree.
@@ -57,8 +80,10 @@ def render(
             dowel.append(p("left_hip") or p("right_hip"))
             if all(dowel):
                 cv2.line(img, dowel[0], dowel[2], DOWEL_COLOUR, 2, cv2.LINE_AA)
-                for q in dowel:
-                    cv2.circle(img, q, 6, DOWEL_COLOUR, -1, cv2.LINE_AA)
+                gaps = dowel_gaps_m if dowel_gaps_m is not None else (None, None, None)
+                for q, gap in zip(dowel, gaps):
+                    colour = GAP_COLOURS[gap_class(gap)][::-1]  # RGB -> BGR for drawing
+                    cv2.circle(img, q, max(6, height // 45), colour, -1, cv2.LINE_AA)
     x0 = figure_w + width // 20
     font = cv2.FONT_HERSHEY_SIMPLEX
     text_scale = height / 360.0
@@ -84,14 +109,43 @@ def render(
         cv2.LINE_AA,
     )
     # The cue, wrapped to the right half in large letters.
-    words, line, y = cue_text.split(), "", int(180 * text_scale)
+    words, line, y = drawable(cue_text).split(), "", int(180 * text_scale)
     for word in words + [None]:
         candidate = f"{line} {word}".strip() if word else line
-        size = cv2.getTextSize(candidate, font, 0.9 * text_scale, 2)[0][0]
+        size = cv2.getTextSize(candidate, font, 1.1 * text_scale, 3)[0][0]
         if word is None or (size > width - x0 - 10 and line):
-            cv2.putText(img, line, (x0, y), font, 0.9 * text_scale, _to_bgr255(led_rgba), 2, cv2.LINE_AA)
-            y += int(40 * text_scale)
+            cv2.putText(img, line, (x0, y), font, 1.1 * text_scale, _to_bgr255(led_rgba), 3, cv2.LINE_AA)
+            y += int(46 * text_scale)
             line = word or ""
         else:
             line = candidate
     return np.ascontiguousarray(img[:, :, ::-1])  # BGR drawing -> RGB image
+
+
+class DisplayWindow:
+    """The coaching screen full screen on the station's monitor (display_backend 'window')."""
+
+    def __init__(self, title: str = "hinge coach") -> None:
+        import os
+
+        if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+            raise RuntimeError("display window: no graphical display (DISPLAY is not set)")
+        self.title = title
+        try:
+            cv2.namedWindow(title, cv2.WINDOW_NORMAL)
+            cv2.setWindowProperty(title, cv2.WND_PROP_FULLSCREEN, cv2.WINDOW_FULLSCREEN)
+        except cv2.error as exc:
+            raise RuntimeError(f"display window: cannot open: {exc}") from None
+        self.frames_shown = 0
+
+    def show(self, rgb: np.ndarray) -> None:
+        cv2.imshow(self.title, np.ascontiguousarray(rgb[:, :, ::-1]))
+        cv2.waitKey(1)  # lets the GUI toolkit draw; returns at once
+        self.frames_shown += 1
+
+    def close(self) -> None:
+        try:
+            cv2.destroyWindow(self.title)
+            cv2.waitKey(1)
+        except cv2.error:
+            pass

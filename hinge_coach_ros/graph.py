@@ -21,9 +21,15 @@ class GraphArgs:
     session_file: str = ""
     config_file: str = ""
     namespace: str = ""
-    led_backend: str = "sim"
-    pan_tilt_backend: str = "sim"
-    display_backend: str = "sim"
+    # Hardware: empty keeps the config file's value (or the parameter default, 'sim').
+    led_backend: str = ""
+    led_port: str = ""
+    led_address: str = ""
+    pan_tilt_backend: str = ""
+    pan_tilt_port: str = ""
+    display_backend: str = ""
+    language: str = ""
+    log_dir: str = ""
 
 
 ARGUMENT_HELP: dict[str, str] = {
@@ -35,6 +41,11 @@ ARGUMENT_HELP: dict[str, str] = {
     "pan_tilt_backend": "pan-tilt driver: "
     + ", ".join(spec("feedback_node", "pan_tilt_backend").choices or ()),
     "display_backend": "display driver: " + ", ".join(spec("feedback_node", "display_backend").choices or ()),
+    "led_port": "serial device of the LED strip (led_backend serial), e.g. /dev/ttyACM0",
+    "led_address": "WLED controller address (led_backend wled), e.g. 192.168.0.50",
+    "pan_tilt_port": "serial device of the Dynamixel bus (pan_tilt_backend dynamixel), e.g. /dev/ttyUSB0",
+    "language": "cue language (a language of the cue file: en, de, es shipped)",
+    "log_dir": "folder for the session logs (empty: no log)",
 }
 
 # Node diagnostics go to the global topic that diagnostic aggregators read.
@@ -57,8 +68,13 @@ def build_graph(args: GraphArgs) -> list[NodeSpec]:
         "camera_node": {"source": args.source, "session_file": args.session_file},
         "feedback_node": {
             "led_backend": args.led_backend,
+            "led_port": args.led_port,
+            "led_address": args.led_address,
             "pan_tilt_backend": args.pan_tilt_backend,
+            "pan_tilt_port": args.pan_tilt_port,
             "display_backend": args.display_backend,
+            "language": args.language,
+            "log_dir": args.log_dir,
         },
     }
     if args.session_file and not Path(args.session_file).is_file():

@@ -162,6 +162,9 @@ def msg_to_report_view(msg: DiagnosticArray) -> ReportView:
         rep_count=int(m.get("rep_count", "0")),
         hip_flexion_deg=_float(m.get("hip_flexion_deg", "nan")),
         active_cues=cues,
+        dowel_gaps_m=tuple(
+            _float(m.get(f"dowel_{k}_gap_m", "nan")) for k in ("head", "mid_back", "tailbone")
+        ),
     )
 
 

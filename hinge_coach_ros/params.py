@@ -360,13 +360,80 @@ def load_patient_profile(path: Path) -> dict[str, float]:
 
 
 FEEDBACK_NODE: tuple[Param, ...] = (
-    Param("led_backend", "sim", "LED strip driver.", choices=("sim",)),
-    Param("pan_tilt_backend", "sim", "Pan-tilt mount driver.", choices=("sim",)),
+    Param(
+        "led_backend",
+        "sim",
+        "LED strip driver: 'sim' (simulated strip), 'serial' (microcontroller strip, "
+        "docs/led_serial_protocol.md) or 'wled' (WLED controller, JSON API).",
+        choices=("sim", "serial", "wled"),
+    ),
+    Param("led_port", "/dev/ttyACM0", "Serial device of the LED strip's controller (led_backend serial)."),
+    Param("led_baud", 115200, "Baud rate of the LED strip's serial line.", min=9600, max=4000000),
+    Param("led_address", "", "WLED controller address, host or http://host:port (led_backend wled)."),
+    Param(
+        "led_brightness",
+        0.6,
+        "Strip brightness, 0-1: bright enough to read in a lit room, not glaring at close range.",
+        min=0.05,
+        max=1.0,
+    ),
+    Param(
+        "pan_tilt_backend",
+        "sim",
+        "Pan-tilt mount driver: 'sim' (simulated mount) or 'dynamixel' (two X-series servos, Protocol 2.0).",
+        choices=("sim", "dynamixel"),
+    ),
+    Param("pan_tilt_port", "/dev/ttyUSB0", "Serial device of the Dynamixel bus (U2D2 or similar)."),
+    Param(
+        "pan_tilt_baud",
+        57600,
+        "Dynamixel bus baud rate (the servos' factory setting is 57600).",
+        min=9600,
+        max=4500000,
+    ),
+    Param("pan_servo_id", 1, "Dynamixel ID of the pan servo.", min=0, max=252),
+    Param("tilt_servo_id", 2, "Dynamixel ID of the tilt servo.", min=0, max=252),
     Param(
         "display_backend",
         "sim",
-        "Coaching screen: 'sim' publishes the rendered image only.",
-        choices=("sim",),
+        "Coaching screen: 'sim' publishes the rendered image only; 'window' also shows it full screen.",
+        choices=("sim", "window"),
+    ),
+    Param("language", "en", "Cue language: a language of the cue file (shipped: 'en', 'de', 'es')."),
+    Param("cue_file", "", "Cue words YAML (a copy of config/cues.yaml); empty means the shipped file."),
+    Param(
+        "cue_cooldown_s",
+        2.0,
+        "After a cue ends, a different corrective cue waits this long (back-safety cues never wait).",
+        min=0.0,
+        max=30.0,
+    ),
+    Param(
+        "escalate_after_reps",
+        2,
+        "A fault in this many reps in a row gets the more explicit wording and a blinking LED.",
+        min=1,
+        max=20,
+    ),
+    Param("praise_streak_reps", 3, "Clean reps in a row that earn the streak praise.", min=1, max=50),
+    Param("speech", False, "Speak the cues with espeak-ng (off, with a diagnostic, when not installed)."),
+    Param("speech_command", "espeak-ng", "Speech program (espeak-ng command-line compatible)."),
+    Param(
+        "speech_min_interval_s",
+        4.0,
+        "Shortest time between two spoken cues; never two at once.",
+        min=1.0,
+        max=60.0,
+    ),
+    Param("speech_words_per_minute", 150, "Speaking rate.", min=80, max=300),
+    Param("log_dir", "", "Folder for the session logs (one JSONL file per session); empty: no log."),
+    Param("exercise", "hip_hinge", "Exercise name written to the session log."),
+    Param(
+        "driver_retry_s",
+        2.0,
+        "After a device error, wait this long before reconnecting (the LED shows system fault meanwhile).",
+        min=0.5,
+        max=60.0,
     ),
     Param("good_rep_hold_s", 1.5, "How long the LED shows a finished rep's result.", min=0.2, max=10.0),
     Param(
@@ -383,6 +450,13 @@ FEEDBACK_NODE: tuple[Param, ...] = (
     Param("home_pan_deg", 0.0, "Pan home position (inside the limits).", min=-180.0, max=180.0),
     Param("home_tilt_deg", 0.0, "Tilt home position (inside the limits).", min=-90.0, max=90.0),
     Param("max_speed_dps", 60.0, "Pan-tilt speed cap.", min=1.0, max=360.0),
+    Param(
+        "max_accel_dps2",
+        120.0,
+        "Pan-tilt acceleration cap: the display starts and stops smoothly.",
+        min=1.0,
+        max=5000.0,
+    ),
     Param("dead_band_deg", 2.0, "Target changes smaller than this do not move the mount.", min=0.0, max=20.0),
     Param(
         "mount_position_m",
@@ -399,7 +473,13 @@ FEEDBACK_NODE: tuple[Param, ...] = (
         min=-180.0,
         max=180.0,
     ),
-    Param("stale_timeout_s", 0.5, "Without a skeleton for this long the mount goes home.", min=0.1, max=10.0),
+    Param(
+        "stale_timeout_s",
+        0.5,
+        "Without a skeleton for this long the mount stops and goes home.",
+        min=0.1,
+        max=10.0,
+    ),
     Param("control_rate_hz", 20.0, "Pan-tilt control and LED update rate.", min=1.0, max=100.0),
     Param("display_rate_hz", 5.0, "Coaching screen render rate.", min=0.5, max=30.0),
     Param("display_width_px", 640, "Coaching screen width.", min=160, max=3840),
@@ -446,6 +526,10 @@ def _check_relations(node: str, v: dict[str, Value]) -> None:
             raise ParameterError("feedback_node.home_pan_deg must lie within [pan_min_deg, pan_max_deg]")
         if not v["tilt_min_deg"] <= v["home_tilt_deg"] <= v["tilt_max_deg"]:
             raise ParameterError("feedback_node.home_tilt_deg must lie within [tilt_min_deg, tilt_max_deg]")
+        if v["pan_tilt_backend"] == "dynamixel" and v["pan_servo_id"] == v["tilt_servo_id"]:
+            raise ParameterError("feedback_node: pan_servo_id and tilt_servo_id must differ")
+        if v["led_backend"] == "wled" and not v["led_address"]:
+            raise ParameterError("feedback_node.led_address must be set for led_backend 'wled'")
 
 
 def load_params_file(path: Path) -> dict[str, dict[str, Value]]:

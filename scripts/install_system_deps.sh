@@ -3,6 +3,7 @@
 #   libusb-1.0-0  the RealSense Python bindings load it at import
 #   g++           builds the package's C++ extension
 #   python3-dev   Python headers for that build (skipped when the interpreter has its own)
+#   espeak-ng     spoken cues (optional for the station; the tests speak to a file)
 set -euo pipefail
 
 missing=()
@@ -11,6 +12,7 @@ command -v g++ >/dev/null 2>&1 || missing+=(g++)
 py="${1:-python3}"
 inc=$("$py" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
 [ -f "$inc/Python.h" ] || missing+=(python3-dev)
+command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -109,3 +109,26 @@ def test_generate_launch_description_with_launch_ros():
     opaque = next(e for e in description.entities if isinstance(e, OpaqueFunction))
     nodes = opaque.execute(context)
     assert [n.node_executable for n in nodes] == [s.name for s in build_graph(GraphArgs())]
+
+
+def test_example_station_config_loads_and_launch_arguments_pick_backends(tmp_path):
+    from hinge_coach_ros.params import load_params_file
+
+    station = ROOT / "config" / "station_example.yaml"
+    loaded = load_params_file(station)["feedback_node"]
+    assert (loaded["led_backend"], loaded["pan_tilt_backend"]) == ("serial", "dynamixel")
+    # Empty backend arguments keep the file's choice; given ones win, with their ports.
+    fb = {n.name: n for n in build_graph(GraphArgs(config_file=str(station)))}["feedback_node"]
+    assert fb.parameters["pan_tilt_backend"] == "dynamixel" and fb.parameters["pan_servo_id"] == 1
+    args = GraphArgs(
+        config_file=str(station),
+        led_backend="wled",
+        led_address="127.0.0.1:8080",
+        pan_tilt_port="/dev/ttyUSB3",
+        log_dir=str(tmp_path),
+    )
+    fb = {n.name: n for n in build_graph(args)}["feedback_node"]
+    assert (fb.parameters["led_backend"], fb.parameters["led_address"]) == ("wled", "127.0.0.1:8080")
+    assert fb.parameters["pan_tilt_port"] == "/dev/ttyUSB3" and fb.parameters["log_dir"] == str(tmp_path)
+    with pytest.raises(ParameterError, match="led_address must be set"):
+        build_graph(GraphArgs(led_backend="wled"))

@@ -1,24 +1,28 @@
 """feedback_node: turns alignment reports into one cue at a time.
 
-Drives the LED (std_msgs/ColorRGBA), aims the pan-tilt display at the
-athlete's head (sensor_msgs/JointState) and renders the coaching screen
-(sensor_msgs/Image). Logs one line per rep and a session summary.
+Drives the LED strip (std_msgs/ColorRGBA on ``led``), aims the pan-tilt
+display at the athlete's head (sensor_msgs/JointState), renders the
+coaching screen (sensor_msgs/Image), speaks the cue, writes the session log
+and publishes its drivers' state on ``diagnostics``. Wiring only: the logic
+lives in feedback, drivers, display, speech and session_log.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
-from diagnostic_msgs.msg import DiagnosticArray
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rclpy.node import Node
 from sensor_msgs.msg import Image, JointState, PointCloud2
 from std_msgs.msg import ColorRGBA, Header, String
 
-from ..display import render
-from ..drivers import SimLed, SimPanTilt
+from ..cues import load_cue_table
+from ..display import DisplayWindow, render
+from ..drivers import DeviceWorker, DriverError, make_led, make_pan_tilt
 from ..feedback import (
     CuePolicy,
     PanTiltController,
@@ -30,9 +34,12 @@ from ..feedback import (
 )
 from ..landmarks import INDEX
 from ..messages import MessageError, cloud_to_skeleton, msg_to_rep_view, msg_to_report_view
+from ..session_log import SessionLog, SessionLogError
+from ..speech import Speaker
 from .common import REP_QOS, REPORT_QOS, SENSOR_QOS, declare_schema, run_node
 
 PAN_TILT_JOINTS = ["pan", "tilt"]
+OK, WARN, ERROR = DiagnosticStatus.OK, DiagnosticStatus.WARN, DiagnosticStatus.ERROR
 
 
 def limits_from(params: dict[str, Any]) -> PanTiltLimits:
@@ -45,6 +52,7 @@ def limits_from(params: dict[str, Any]) -> PanTiltLimits:
         home_tilt_deg=params["home_tilt_deg"],
         max_speed_dps=params["max_speed_dps"],
         dead_band_deg=params["dead_band_deg"],
+        max_accel_dps2=params["max_accel_dps2"],
     )
 
 
@@ -55,32 +63,90 @@ def head_position(landmarks: np.ndarray) -> np.ndarray | None:
     return seen[:, :3].mean(axis=0) if len(seen) else None
 
 
+def _status(name: str, level: int, message: str, **values: Any) -> DiagnosticStatus:
+    return DiagnosticStatus(
+        level=level,
+        name=f"feedback_node: {name}",
+        message=message,
+        hardware_id=str(values.pop("hardware_id", "")),
+        values=[KeyValue(key=k, value=str(v)) for k, v in values.items()],
+    )
+
+
 class FeedbackNode(Node):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__("feedback_node", **kwargs)
         self.params = declare_schema(self, "feedback_node", self._on_params)
         p = self.params
-        self.policy = CuePolicy(cue_min_dwell_s=p["cue_min_dwell_s"], rep_result_hold_s=p["good_rep_hold_s"])
+        self.table = load_cue_table(p["language"], Path(p["cue_file"]) if p["cue_file"] else None)
+        self.policy = CuePolicy(
+            cue_min_dwell_s=p["cue_min_dwell_s"],
+            rep_result_hold_s=p["good_rep_hold_s"],
+            cue_cooldown_s=p["cue_cooldown_s"],
+            escalate_after_reps=p["escalate_after_reps"],
+            praise_streak_reps=p["praise_streak_reps"],
+            table=self.table,
+        )
         self.limits = limits_from(p)
         self.pan_tilt = PanTiltController(self.limits)
-        self.mount = SimPanTilt(self.limits, *self.limits.clamp(p["home_pan_deg"], p["home_tilt_deg"]))
-        self.led = SimLed()
+        self.led = make_led(p)
+        self.mount = make_pan_tilt(p, self.limits)
+        self._led_worker = DeviceWorker("led", self.led, p["driver_retry_s"])
+        # A mount that fails is left without torque rather than holding a stale pose.
+        self._mount_worker = DeviceWorker(
+            "pan_tilt", self.mount, p["driver_retry_s"], on_error=lambda d: d.torque_off()
+        )
+        self.speaker = (
+            Speaker(
+                command=[p["speech_command"]],
+                voice=self.table.voice,
+                words_per_minute=p["speech_words_per_minute"],
+                min_interval_s=p["speech_min_interval_s"],
+            )
+            if p["speech"]
+            else None
+        )
+        self.session_log: SessionLog | None = None
+        self._log_error = ""
+        if p["log_dir"]:
+            try:
+                self.session_log = SessionLog(
+                    Path(p["log_dir"]), p["exercise"], self.get_namespace(), p["language"]
+                )
+            except SessionLogError as exc:
+                self._log_error = str(exc)
+                self.get_logger().error(self._log_error)
+        self.window: DisplayWindow | None = None
+        self._window_error = ""
+        if p["display_backend"] == "window":
+            try:
+                self.window = DisplayWindow()
+            except RuntimeError as exc:
+                self._window_error = str(exc)
+                self.get_logger().error(f"{exc}; the screen is still published on display/image")
         self.reps: list[RepView] = []
         self.rep_count = 0
         self.last_image: np.ndarray | None = None
+        self._gaps: tuple[float, float, float] | None = None
         self._landmarks: np.ndarray | None = None
         self._last_skeleton_s = -math.inf
         self._last_step_s = time.monotonic()
+        self._mount_was_failing = False
+        self._shut_down = False
         self._led_pub = self.create_publisher(ColorRGBA, "led", 10)
         self._cmd_pub = self.create_publisher(JointState, "pan_tilt/command", 10)
         self._state_pub = self.create_publisher(JointState, "pan_tilt/joint_states", 10)
         self._image_pub = self.create_publisher(Image, "display/image", 2)
         self._cue_pub = self.create_publisher(String, "cue", 10)
+        self._diag_pub = self.create_publisher(DiagnosticArray, "diagnostics", 10)
         self.create_subscription(DiagnosticArray, "alignment/report", self._on_report, REPORT_QOS)
         self.create_subscription(DiagnosticArray, "alignment/rep", self._on_rep, REP_QOS)
         self.create_subscription(PointCloud2, "skeleton", self._on_skeleton, SENSOR_QOS)
         self._control_timer = self.create_timer(1.0 / p["control_rate_hz"], self._control)
         self._display_timer = self.create_timer(1.0 / p["display_rate_hz"], self._render)
+        self._diag_timer = self.create_timer(1.0, self._publish_diagnostics)
+        if self.speaker is not None and not self.speaker.available:
+            self.get_logger().warning(self.speaker.status)
 
     def _on_params(self, changed: dict) -> None:
         self.params.update(changed)
@@ -89,6 +155,9 @@ class FeedbackNode(Node):
         self.mount.limits = self.limits
         self.policy.cue_min_dwell_s = self.params["cue_min_dwell_s"]
         self.policy.rep_result_hold_s = self.params["good_rep_hold_s"]
+        self.policy.cue_cooldown_s = self.params["cue_cooldown_s"]
+        self.policy.escalate_after_reps = self.params["escalate_after_reps"]
+        self.policy.praise_streak_reps = self.params["praise_streak_reps"]
 
     def _now(self) -> float:
         return self.get_clock().now().nanoseconds * 1e-9
@@ -112,11 +181,10 @@ class FeedbackNode(Node):
             self.get_logger().error(str(exc), throttle_duration_sec=5.0)
             return
         self.rep_count = view.rep_count
-        previous = self.policy.cue_key
+        self._gaps = view.dowel_gaps_m
+        previous = (self.policy.cue_key, self.policy.escalated)
         self.policy.on_report(self._now(), view)
-        self._apply_led()
-        if self.policy.cue_key != previous and self.policy.cue_text:
-            self._cue_pub.publish(String(data=self.policy.cue_text))
+        self._after_policy(previous)
 
     def _on_rep(self, msg: DiagnosticArray) -> None:
         try:
@@ -124,23 +192,59 @@ class FeedbackNode(Node):
         except (MessageError, KeyError, ValueError) as exc:
             self.get_logger().error(f"bad rep summary: {exc}")
             return
+        previous = (self.policy.cue_key, self.policy.escalated)
         self.policy.on_rep(self._now(), rep)
-        self._apply_led()
+        self._after_policy(previous)
         self.reps.append(rep)
         self.get_logger().info(format_rep_line(rep, self.policy.led_state))
+        if self.session_log is not None:
+            try:
+                self.session_log.log_rep(rep, self.policy.cue_key, self.policy.led_state)
+            except (OSError, ValueError) as exc:
+                self._log_error = f"session log: {exc}"
+                self.get_logger().error(self._log_error, throttle_duration_sec=30.0)
+
+    def _after_policy(self, previous: tuple[str, bool]) -> None:
+        """Publish the LED colour; on a new cue, publish and speak its words."""
+        self._apply_led()
+        if (self.policy.cue_key, self.policy.escalated) == previous:
+            return
+        text = self.policy.cue_text
+        if text:
+            self._cue_pub.publish(String(data=text))
+        if self.speaker is not None:
+            if self.policy.led_state in ("cue", "warning") or self.policy.cue_key == "good_streak":
+                self.speaker.say(text, time.monotonic())
+            else:
+                self.speaker.cancel_pending()  # a cue that no longer holds is not spoken late
 
     def _apply_led(self) -> None:
-        self.led.set_colour(self.policy.colour)
-        r, g, b, a = self.policy.colour
+        colour, pattern = self.policy.colour, self.policy.pattern
+        self._led_worker.submit(lambda led: led.show(colour, pattern))
+        r, g, b, a = colour
         self._led_pub.publish(ColorRGBA(r=r, g=g, b=b, a=a))
 
     def _control(self) -> None:
         now_mono = time.monotonic()
         dt, self._last_step_s = now_mono - self._last_step_s, now_mono
+        failing = bool(self._led_worker.error or self._mount_worker.error)
+        if failing != self.policy.system_fault:
+            self.policy.set_system_fault(self._now(), failing)
+            self._apply_led()
+        if self._mount_worker.error:
+            # The mount's torque is off (the worker did that); stand still until it answers again.
+            self.pan_tilt.go_home()
+            self._mount_was_failing = True
+        elif self._mount_was_failing and self._mount_worker.jobs_done:
+            self._mount_was_failing = False
+            self.pan_tilt.reset(self.mount.pan_deg, self.mount.tilt_deg)  # continue from where it is
         if self._now() - self._last_skeleton_s > self.params["stale_timeout_s"]:
             self.pan_tilt.go_home()  # stale input: nobody to face, park the display
         pan, tilt = self.pan_tilt.step(dt)
-        self.mount.command(pan, tilt)
+        self._mount_worker.submit(lambda mount: (mount.command(pan, tilt), mount.read_position()))
+        self._apply_led_keepalive()
+        if self.speaker is not None:
+            self.speaker.poll(now_mono)
         header = Header(stamp=self.get_clock().now().to_msg(), frame_id="pan_tilt_base")
         self._cmd_pub.publish(
             JointState(header=header, name=PAN_TILT_JOINTS, position=[math.radians(pan), math.radians(tilt)])
@@ -153,16 +257,21 @@ class FeedbackNode(Node):
             )
         )
 
+    def _apply_led_keepalive(self) -> None:
+        colour, pattern = self.policy.colour, self.policy.pattern
+        self._led_worker.submit(lambda led: led.show(colour, pattern))  # drivers skip unchanged states
+
     def _render(self) -> None:
-        if self._image_pub.get_subscription_count() == 0 and self.last_image is not None:
+        if self._image_pub.get_subscription_count() == 0 and self.last_image is not None and not self.window:
             return  # nobody watching: do not spend the CPU
         w, h = self.params["display_width_px"], self.params["display_height_px"]
         last = self.reps[-1].score if self.reps else None
-        fresh = (
-            self._landmarks if self._now() - self._last_skeleton_s < self.params["stale_timeout_s"] else None
-        )
-        img = render(w, h, fresh, self.policy.cue_text, self.policy.colour, self.rep_count, last)
+        fresh_s = self.params["stale_timeout_s"]
+        fresh = self._landmarks if self._now() - self._last_skeleton_s < fresh_s else None
+        img = render(w, h, fresh, self.policy.cue_text, self.policy.colour, self.rep_count, last, self._gaps)
         self.last_image = img
+        if self.window is not None:
+            self.window.show(img)
         msg = Image(
             header=Header(stamp=self.get_clock().now().to_msg(), frame_id="display"),
             height=h,
@@ -174,13 +283,89 @@ class FeedbackNode(Node):
         )
         self._image_pub.publish(msg)
 
+    def diagnostics(self) -> list[DiagnosticStatus]:
+        p = self.params
+        led_err, mount_err = self._led_worker.error, self._mount_worker.error
+        stale_s = self._now() - self._last_skeleton_s
+        statuses = [
+            _status(
+                "led",
+                ERROR if led_err else OK,
+                led_err or f"{self.led.name}: {self.policy.led_state}",
+                hardware_id=p["led_port"] if p["led_backend"] == "serial" else p["led_address"],
+                backend=p["led_backend"],
+                state=self.policy.led_state,
+                failures=self._led_worker.failures,
+            ),
+            _status(
+                "pan_tilt",
+                ERROR if mount_err else OK,
+                mount_err or f"{self.mount.name}: torque {'on' if self.mount.torque_on else 'off'}",
+                hardware_id=p["pan_tilt_port"] if p["pan_tilt_backend"] == "dynamixel" else "",
+                backend=p["pan_tilt_backend"],
+                pan_deg=f"{self.mount.pan_deg:.1f}",
+                tilt_deg=f"{self.mount.tilt_deg:.1f}",
+                failures=self._mount_worker.failures,
+            ),
+            _status(
+                "skeleton input",
+                OK if stale_s <= p["stale_timeout_s"] else WARN,
+                "fresh" if stale_s <= p["stale_timeout_s"] else "stale: the mount is parked at home",
+                age_s=f"{stale_s:.2f}" if math.isfinite(stale_s) else "never",
+            ),
+        ]
+        if self.speaker is not None:
+            statuses.append(_status("speech", OK if self.speaker.available else WARN, self.speaker.status))
+        if p["display_backend"] == "window":
+            statuses.append(
+                _status("display", ERROR if self._window_error else OK, self._window_error or "window")
+            )
+        if p["log_dir"]:
+            path = str(self.session_log.path) if self.session_log else ""
+            statuses.append(
+                _status(
+                    "session log",
+                    ERROR if self._log_error else OK,
+                    self._log_error or path,
+                    reps=len(self.reps),
+                )
+            )
+        return statuses
+
+    def _publish_diagnostics(self) -> None:
+        header = Header(stamp=self.get_clock().now().to_msg())
+        self._diag_pub.publish(DiagnosticArray(header=header, status=self.diagnostics()))
+
     def summary(self) -> str:
         return format_summary(self.reps)
 
     def safe_shutdown(self) -> None:
-        """Actuators to their safe state: LED off, mount home and torque off."""
-        self.led.off()
-        self.mount.safe_stop()
+        """Actuators to their safe state: LED off, mount home and torque off; close the log."""
+        if self._shut_down:
+            return
+        self._shut_down = True
+        self._led_worker.stop()
+        self._mount_worker.stop()
+        for name, action, driver in (
+            ("LED", lambda d: d.off(), self.led),
+            ("pan-tilt", lambda d: d.safe_stop(), self.mount),
+        ):
+            try:
+                if name == "pan-tilt" or self._led_worker.opened:
+                    action(driver)
+            except DriverError as exc:
+                self.get_logger().error(f"{name} safe stop failed: {exc}")
+            finally:
+                try:
+                    driver.close()
+                except (DriverError, OSError):
+                    pass
+        if self.speaker is not None:
+            self.speaker.close()
+        if self.window is not None:
+            self.window.close()
+        if self.session_log is not None:
+            self.session_log.close()
         self.get_logger().info(self.summary())
 
 

@@ -1,0 +1,183 @@
+"""Pan-tilt mount on two Dynamixel X-series servos (Protocol 2.0, dynamixel-sdk).
+
+Start-up: ping both servos, torque off, position mode, write the joint
+limits into the servos' own position limits (so a servo refuses a goal past
+them even if the host misbehaves), the speed and acceleration caps into the
+profile, then torque on. Each command is one SYNC_WRITE of both goal
+positions. ``safe_stop`` sends the mount home, waits until it is there (or
+a time-out), and turns the torque off.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from ..feedback import PanTiltLimits
+from .dynamixel_sim import (
+    GOAL_POSITION,
+    MAX_POSITION_LIMIT,
+    MIN_POSITION_LIMIT,
+    OPERATING_MODE,
+    PRESENT_POSITION,
+    PROFILE_ACCELERATION,
+    PROFILE_VELOCITY,
+    PROFILE_VELOCITY_DPS,
+    TORQUE_ENABLE,
+    deg_to_ticks,
+    ticks_to_deg,
+)
+from .errors import DriverError
+
+POSITION_MODE = 3
+PROFILE_ACCELERATION_DPS2 = 214.577 * 360.0 / 3600.0  # one unit (214.577 rev/min^2) in deg/s^2
+HOME_TIMEOUT_S = 5.0
+HOME_TOLERANCE_DEG = 1.0
+
+
+class DynamixelPanTilt:
+    name = "dynamixel"
+
+    def __init__(self, port: str, baud: int, pan_id: int, tilt_id: int, limits: PanTiltLimits) -> None:
+        if pan_id == tilt_id:
+            raise DriverError(f"pan and tilt servos need different IDs (both are {pan_id})")
+        self.port_name, self.baud = port, baud
+        self.ids = {"pan": pan_id, "tilt": tilt_id}
+        self.limits = limits
+        self.torque_on = False
+        self.pan_deg = math.nan
+        self.tilt_deg = math.nan
+        self.goals_sent: list[tuple[int, int]] = []
+        self._port = None
+        self._packet = None
+
+    # -- low level ---------------------------------------------------------
+    def _check(self, servo_id: int, result: int, error: int, what: str) -> None:
+        if result != 0:
+            raise DriverError(
+                f"Dynamixel ID {servo_id} on {self.port_name}: {what}: {self._packet.getTxRxResult(result)}"
+            )
+        if error:
+            raise DriverError(
+                f"Dynamixel ID {servo_id}: {what} refused: {self._packet.getRxPacketError(error)}"
+            )
+
+    def _write(self, servo_id: int, item: tuple[int, int], value: int) -> None:
+        address, size = item
+        write = {1: self._packet.write1ByteTxRx, 4: self._packet.write4ByteTxRx}[size]
+        result, error = write(self._port, servo_id, address, value & 0xFFFFFFFF)
+        self._check(servo_id, result, error, f"write {address}")
+
+    def _read4(self, servo_id: int, item: tuple[int, int]) -> int:
+        value, result, error = self._packet.read4ByteTxRx(self._port, servo_id, item[0])
+        self._check(servo_id, result, error, f"read {item[0]}")
+        return value - (1 << 32) if value >= 1 << 31 else value
+
+    def _tick_limits(self, joint: str) -> tuple[int, int]:
+        lo, hi = (
+            (self.limits.pan_min_deg, self.limits.pan_max_deg)
+            if joint == "pan"
+            else (self.limits.tilt_min_deg, self.limits.tilt_max_deg)
+        )
+        # Round inward so the servo's limit never lies outside the joint limit.
+        return math.ceil(deg_to_ticks(lo) - 1e-9), math.floor(deg_to_ticks(hi) + 1e-9)
+
+    # -- driver interface --------------------------------------------------
+    def open(self) -> None:
+        try:
+            from dynamixel_sdk import PacketHandler, PortHandler
+        except ImportError:
+            raise DriverError(
+                "pan_tilt_backend 'dynamixel' needs dynamixel-sdk (pip install dynamixel-sdk)"
+            ) from None
+        self._port = PortHandler(self.port_name)
+        self._packet = PacketHandler(2.0)
+        try:
+            opened = self._port.openPort() and self._port.setBaudRate(self.baud)
+        except Exception as exc:  # pyserial raises SerialException or OSError
+            raise DriverError(f"Dynamixel: cannot open {self.port_name}: {exc}") from None
+        if not opened:
+            raise DriverError(f"Dynamixel: cannot open {self.port_name} at {self.baud} baud")
+        for joint, servo_id in self.ids.items():
+            _, result, error = self._packet.ping(self._port, servo_id)
+            self._check(servo_id, result, error, f"ping ({joint} servo)")
+            self._write(servo_id, TORQUE_ENABLE, 0)
+            self._write(servo_id, OPERATING_MODE, POSITION_MODE)
+            lo, hi = self._tick_limits(joint)
+            self._write(servo_id, MIN_POSITION_LIMIT, lo)
+            self._write(servo_id, MAX_POSITION_LIMIT, hi)
+            self._write(
+                servo_id, PROFILE_VELOCITY, max(1, int(self.limits.max_speed_dps / PROFILE_VELOCITY_DPS))
+            )
+            accel = self.limits.max_accel_dps2
+            units = 0 if math.isinf(accel) else max(1, int(accel / PROFILE_ACCELERATION_DPS2))
+            self._write(servo_id, PROFILE_ACCELERATION, units)
+        self.read_position()
+        for servo_id in self.ids.values():
+            self._write(servo_id, TORQUE_ENABLE, 1)
+        self.torque_on = True
+
+    def goal_ticks(self, pan_deg: float, tilt_deg: float) -> tuple[int, int] | None:
+        """The goal positions for a command: inside the joint limits, or None for a non-finite command."""
+        if not (math.isfinite(pan_deg) and math.isfinite(tilt_deg)):
+            return None
+        pan_deg, tilt_deg = self.limits.clamp(pan_deg, tilt_deg)
+        ticks = []
+        for joint, deg in (("pan", pan_deg), ("tilt", tilt_deg)):
+            lo, hi = self._tick_limits(joint)
+            ticks.append(min(max(deg_to_ticks(deg), lo), hi))
+        return ticks[0], ticks[1]
+
+    def command(self, pan_deg: float, tilt_deg: float) -> None:
+        from dynamixel_sdk import GroupSyncWrite
+
+        goals = self.goal_ticks(pan_deg, tilt_deg)
+        if goals is None or not self.torque_on:
+            return
+        sync = GroupSyncWrite(self._port, self._packet, GOAL_POSITION[0], GOAL_POSITION[1])
+        for servo_id, ticks in zip(self.ids.values(), goals):
+            sync.addParam(servo_id, list((ticks & 0xFFFFFFFF).to_bytes(4, "little")))
+        result = sync.txPacket()
+        if result != 0:
+            raise DriverError(
+                f"Dynamixel on {self.port_name}: goal write: {self._packet.getTxRxResult(result)}"
+            )
+        self.goals_sent.append(goals)
+
+    def read_position(self) -> tuple[float, float]:
+        self.pan_deg = ticks_to_deg(self._read4(self.ids["pan"], PRESENT_POSITION))
+        self.tilt_deg = ticks_to_deg(self._read4(self.ids["tilt"], PRESENT_POSITION))
+        return self.pan_deg, self.tilt_deg
+
+    def safe_stop(self) -> None:
+        """Home, wait until there (bounded), torque off. Torque goes off even if homing fails."""
+        try:
+            if self.torque_on:
+                self.command(self.limits.home_pan_deg, self.limits.home_tilt_deg)
+                deadline = time.monotonic() + HOME_TIMEOUT_S
+                while time.monotonic() < deadline:
+                    pan, tilt = self.read_position()
+                    if max(abs(pan - self.limits.home_pan_deg), abs(tilt - self.limits.home_tilt_deg)) < (
+                        HOME_TOLERANCE_DEG
+                    ):
+                        break
+                    time.sleep(0.02)
+        finally:
+            self.torque_off()
+
+    def torque_off(self) -> None:
+        if self._packet is None:
+            return
+        errors = []
+        for servo_id in self.ids.values():
+            try:
+                self._write(servo_id, TORQUE_ENABLE, 0)
+            except DriverError as exc:
+                errors.append(str(exc))
+        self.torque_on = False
+        if errors:
+            raise DriverError("; ".join(errors))
+
+    def close(self) -> None:
+        if self._port is not None and self._port.is_open:
+            self._port.closePort()

@@ -1,0 +1,274 @@
+"""The real LED and pan-tilt backends against simulated devices: a strip firmware and a
+Dynamixel bus behind pseudo-terminals, and a WLED controller on 127.0.0.1."""
+
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hinge_coach_ros.drivers import DeviceWorker, DriverError, SimPanTilt
+from hinge_coach_ros.drivers.dynamixel import DynamixelPanTilt
+from hinge_coach_ros.drivers.dynamixel_sim import (
+    MAX_POSITION_LIMIT,
+    MIN_POSITION_LIMIT,
+    PROFILE_VELOCITY,
+    ServoBusSim,
+    build_packet,
+    crc16,
+    deg_to_ticks,
+    status_packet,
+    stuff,
+    unstuff,
+)
+from hinge_coach_ros.drivers.led_serial import (
+    CMD_SHOW,
+    NAK,
+    FrameParser,
+    SerialLed,
+    StripFirmware,
+    encode_frame,
+)
+from hinge_coach_ros.drivers.pty_device import PtyDevice
+from hinge_coach_ros.drivers.wled import SimWled, WledLed
+from hinge_coach_ros.feedback import LED_COLOURS, LED_PATTERNS, LedPattern, PanTiltController, PanTiltLimits
+
+LIMITS = PanTiltLimits(-90.0, 90.0, -30.0, 30.0, 0.0, 0.0, 60.0, 2.0, 120.0)
+
+
+# -- serial LED strip ---------------------------------------------------------
+def test_frame_layout_and_crc():
+    frame = encode_frame(CMD_SHOW, 7, bytes([255, 140, 0, 0, 0, 0]))
+    assert frame[:4] == bytes([0xA5, 6, CMD_SHOW, 7])
+    # CRC-16/CCITT-FALSE check value of "123456789" is 0x29B1.
+    from hinge_coach_ros.drivers.led_serial import crc16 as ccitt
+
+    assert ccitt(b"123456789") == 0x29B1
+    parser = FrameParser()
+    noisy = b"\x00\x13" + frame[:5] + b"" + frame[5:] + frame[:-1] + b"\x00"
+    frames = parser.feed(noisy)
+    assert frames[0] == (CMD_SHOW, 7, bytes([255, 140, 0, 0, 0, 0]), True)
+
+
+def test_firmware_naks_a_corrupted_frame():
+    fw = StripFirmware()
+    frame = bytearray(encode_frame(CMD_SHOW, 9, bytes([1, 2, 3, 0, 0, 0])))
+    frame[5] ^= 0xFF
+    replies = FrameParser().feed(fw.handle(bytes(frame)))
+    assert (replies[0][0], replies[0][1], replies[0][2]) == (NAK, 9, bytes([1]))
+    assert fw.rgb == (0, 0, 0)
+
+
+def test_serial_led_drives_the_simulated_strip_over_a_pty():
+    fw = StripFirmware(led_count=72)
+    with PtyDevice(fw.handle, "sim-strip") as dev:
+        led = SerialLed(dev.port, 115200, brightness=0.5)
+        led.open()
+        assert led.led_count == 72
+        led.show(LED_COLOURS["cue"], LED_PATTERNS["cue"])
+        assert fw.rgb == (128, 70, 0) and fw.pattern.kind == "solid"  # amber at half brightness
+        led.show(LED_COLOURS["warning"], LED_PATTERNS["warning"])
+        assert fw.rgb == (128, 0, 0) and fw.pattern == LedPattern("blink", 0.5)
+        assert fw.pixel(fw.last_frame_s + 0.1) == (128, 0, 0)  # blink: on in the first half period
+        assert fw.pixel(fw.last_frame_s + 0.3) == (0, 0, 0)
+        assert fw.pixel(fw.last_frame_s + 3.1) == (255, 0, 255)  # host silent: the watchdog shows magenta
+        led.off()
+        assert fw.rgb == (0, 0, 0) and fw.naks == 0
+        led.close()
+
+
+def test_serial_led_reports_a_silent_device():
+    with PtyDevice(lambda data: b"", "silent") as dev:
+        led = SerialLed(dev.port)
+        with pytest.raises(DriverError, match="no acknowledgement"):
+            led.open()
+        led.close()
+    with pytest.raises(DriverError, match="cannot open /nonexistent/tty"):
+        SerialLed("/nonexistent/tty").open()
+
+
+# -- WLED -----------------------------------------------------------------------
+def test_wled_driver_sets_colour_and_effect_on_a_local_wled():
+    sim = SimWled(led_count=45)
+    try:
+        led = WledLed(sim.address, brightness=0.6)
+        led.open()
+        assert led.led_count == 45 and led.version == "0.14.4"
+        led.show(LED_COLOURS["good"], LED_PATTERNS["good"])
+        assert (
+            sim.state["on"]
+            and sim.state["seg"][0]["col"][0] == [0, 255, 0]
+            and sim.state["seg"][0]["fx"] == 0
+        )
+        assert sim.state["bri"] == 153 and sim.pixel() == (0, 153, 0)
+        led.show(LED_COLOURS["no_person"], LED_PATTERNS["no_person"])
+        assert sim.state["seg"][0]["fx"] == 2  # breathe
+        posts = len(sim.posts)
+        led.show(LED_COLOURS["no_person"], LED_PATTERNS["no_person"])
+        assert len(sim.posts) == posts  # unchanged state: no request
+        led.off()
+        assert not sim.state["on"] and sim.pixel() == (0, 0, 0)
+    finally:
+        sim.close()
+    with pytest.raises(DriverError, match="WLED at http://127.0.0.1:9"):
+        WledLed("127.0.0.1:9").open()  # nothing listens on the discard port
+
+
+# -- Dynamixel ------------------------------------------------------------------
+def test_protocol2_packet_crc_and_stuffing():
+    # The ROBOTIS e-manual's PING example to ID 1: FF FF FD 00 01 03 00 01 19 4E.
+    assert build_packet(1, 0x01, b"") == bytes.fromhex("FFFFFD000103000119 4E".replace(" ", ""))
+    assert crc16(bytes.fromhex("FFFFFD00010300 01".replace(" ", ""))) == 0x4E19
+    body = bytes([0x55, 0x00, 0xFF, 0xFF, 0xFD, 0x01])
+    assert stuff(body) == bytes([0x55, 0x00, 0xFF, 0xFF, 0xFD, 0xFD, 0x01]) and unstuff(stuff(body)) == body
+    assert status_packet(1, 0, b"\x5c\x04\x2e")[7] == 0x55
+
+
+@pytest.fixture()
+def servo_bus():
+    bus = ServoBusSim.with_ids(1, 2)
+    dev = PtyDevice(bus.handle, "sim-dynamixel")
+    yield bus, dev
+    dev.close()
+
+
+def test_dynamixel_start_up_writes_limits_and_profile(servo_bus):
+    bus, dev = servo_bus
+    mount = DynamixelPanTilt(dev.port, 57600, 1, 2, LIMITS)
+    mount.open()
+    pan, tilt = bus.servos[1], bus.servos[2]
+    assert pan.torque_on and tilt.torque_on
+    assert (pan.get(MIN_POSITION_LIMIT), pan.get(MAX_POSITION_LIMIT)) == (deg_to_ticks(-90), deg_to_ticks(90))
+    assert (tilt.get(MIN_POSITION_LIMIT), tilt.get(MAX_POSITION_LIMIT)) == (
+        deg_to_ticks(-30),
+        deg_to_ticks(30),
+    )
+    assert pan.get(PROFILE_VELOCITY) == 43  # 60 deg/s in units of 0.229 rev/min
+    mount.command(45.0, 10.0)
+    mount.read_position()  # a round trip: the SYNC_WRITE before it has been handled
+    assert pan.accepted_goals[-1] == deg_to_ticks(45.0) and tilt.accepted_goals[-1] == deg_to_ticks(10.0)
+    mount.safe_stop()
+    assert not pan.torque_on and not tilt.torque_on
+    assert abs(mount.pan_deg) < 1.0 and abs(mount.tilt_deg) < 1.0
+    mount.close()
+
+
+def test_dynamixel_missing_servo_is_a_one_line_error(servo_bus):
+    _, dev = servo_bus
+    with pytest.raises(DriverError, match="Dynamixel ID 3 .*ping"):
+        DynamixelPanTilt(dev.port, 57600, 1, 3, LIMITS).open()
+
+
+def test_simulated_servo_refuses_goals_past_its_limits_and_eeprom_writes_with_torque_on():
+    bus = ServoBusSim.with_ids(1)
+    servo = bus.servos[1]
+    assert servo.write(MIN_POSITION_LIMIT[0], (1000).to_bytes(4, "little")) == 0
+    servo.write(64, b"\x01")
+    assert servo.write(MIN_POSITION_LIMIT[0], (0).to_bytes(4, "little")) == 7  # access error
+    assert servo.write(116, (500).to_bytes(4, "little")) == 6  # data limit error
+    assert servo.refused_goals == [500]
+
+
+_BUS: dict = {}
+
+
+def _shared_mount():
+    if not _BUS:
+        bus = ServoBusSim.with_ids(1, 2)
+        dev = PtyDevice(bus.handle, "sim-dynamixel-prop")
+        mount = DynamixelPanTilt(dev.port, 1000000, 1, 2, LIMITS)
+        mount.open()
+        _BUS.update(bus=bus, dev=dev, mount=mount)
+    return _BUS["bus"], _BUS["mount"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    commands=st.lists(
+        st.tuples(st.floats(allow_nan=True, allow_infinity=True), st.floats(allow_nan=True)),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_dynamixel_goal_positions_never_leave_the_limits(commands):
+    bus, mount = _shared_mount()
+    for pan, tilt in commands:
+        mount.command(pan, tilt)
+    mount.read_position()
+    lo_p, hi_p = deg_to_ticks(-90), deg_to_ticks(90)
+    lo_t, hi_t = deg_to_ticks(-30), deg_to_ticks(30)
+    assert all(lo_p <= g <= hi_p for g in bus.servos[1].accepted_goals)
+    assert all(lo_t <= g <= hi_t for g in bus.servos[2].accepted_goals)
+    assert bus.servos[1].refused_goals == [] and bus.servos[2].refused_goals == []
+    for pan_goal, tilt_goal in mount.goals_sent:
+        assert lo_p <= pan_goal <= hi_p and lo_t <= tilt_goal <= hi_t
+
+
+# -- acceleration cap, device worker --------------------------------------------
+@settings(max_examples=300, deadline=None)
+@given(
+    targets=st.lists(st.tuples(st.floats(-400, 400), st.floats(-200, 200)), min_size=1, max_size=30),
+    dts=st.lists(st.floats(0.0001, 2.0), min_size=1, max_size=30),
+    caps=st.tuples(st.floats(1, 360), st.floats(1, 5000)),
+)
+def test_pan_tilt_speed_and_acceleration_stay_within_their_caps(targets, dts, caps):
+    speed, accel = caps
+    lim = PanTiltLimits(-90.0, 90.0, -30.0, 30.0, 0.0, 0.0, speed, 1.0, accel)
+    c = PanTiltController(lim)
+    mount = SimPanTilt(lim)
+    velocity = (0.0, 0.0)
+    for (pan, tilt), dt in zip(targets * 3, dts * 90):
+        c.set_target(pan, tilt)
+        before = (c.pan_deg, c.tilt_deg)
+        c.step(dt)
+        assert lim.inside(c.pan_deg, c.tilt_deg)
+        for axis, (v0, v1, p0, p1) in enumerate(
+            ((velocity[0], c.pan_dps, before[0], c.pan_deg), (velocity[1], c.tilt_dps, before[1], c.tilt_deg))
+        ):
+            assert abs(v1) <= speed * (1 + 1e-9), axis
+            assert abs(v1 - v0) <= accel * dt * (1 + 1e-9) + 1e-9, axis
+            assert math.isclose(p1 - p0, v1 * dt, abs_tol=1e-9)
+        velocity = (c.pan_dps, c.tilt_dps)
+        mount.command(c.pan_deg, c.tilt_deg)
+    assert mount.rejected_commands == 0
+
+
+def test_pan_tilt_settles_on_the_target():
+    c = PanTiltController(LIMITS)
+    c.set_target(45.0, -10.0)
+    for _ in range(200):
+        c.step(0.05)
+    assert (c.pan_deg, c.tilt_deg) == (45.0, -10.0) and not c.moving
+
+
+class FlakyMount(SimPanTilt):
+    def __init__(self):
+        super().__init__(LIMITS)
+        self.fail = True
+        self.torque_offs = 0
+
+    def command(self, pan, tilt):
+        if self.fail:
+            raise DriverError("servo bus: no status packet")
+        super().command(pan, tilt)
+
+    def torque_off(self):
+        self.torque_offs += 1
+        super().torque_off()
+
+
+def test_worker_turns_the_torque_off_on_a_driver_error_and_recovers():
+    import threading
+
+    mount = FlakyMount()
+    worker = DeviceWorker("pan_tilt", mount, retry_s=0.0, on_error=lambda d: d.torque_off())
+    done = threading.Event()
+    worker.submit(lambda d: d.command(10.0, 0.0))
+    while worker.failures == 0:
+        done.wait(0.01)
+    assert worker.error == "servo bus: no status packet" and mount.torque_offs == 1
+    mount.fail = False
+    worker.submit(lambda d: (d.command(10.0, 0.0), done.set()))
+    assert done.wait(5.0)
+    worker.stop()
+    assert worker.error is None and mount.torque_on and mount.pan_deg == 10.0
