@@ -207,11 +207,11 @@ def lift_landmarks(
     cu = np.floor(np.where(finite, u, -1e9) + 0.5)
     cv = np.floor(np.where(finite, v, -1e9) + 0.5)
     offsets = np.arange(-window_radius_px, window_radius_px + 1, dtype=float)
-    wu = (cu[:, None, None] + offsets[None, None, :]).reshape(len(uv), 1, -1)
-    wv = (cv[:, None, None] + offsets[None, :, None]).reshape(len(uv), -1, 1)
-    wu, wv = np.broadcast_arrays(wu, wv)
-    wu = wu.reshape(len(uv), -1)
-    wv = wv.reshape(len(uv), -1)
+    side = len(offsets)
+    wu = np.broadcast_to(cu[:, None, None] + offsets[None, None, :], (len(uv), side, side))
+    wv = np.broadcast_to(cv[:, None, None] + offsets[None, :, None], (len(uv), side, side))
+    wu = wu.reshape(len(uv), side * side)
+    wv = wv.reshape(len(uv), side * side)
     inside = finite[:, None] & (wu >= 0) & (wu <= w - 1) & (wv >= 0) & (wv <= h - 1)
     rows = np.where(inside, wv, 0).astype(np.intp)
     cols = np.where(inside, wu, 0).astype(np.intp)
@@ -219,12 +219,9 @@ def lift_landmarks(
     usable = inside & _usable(z, min_depth_m, max_depth_m)
     count = usable.sum(axis=1)
     ordered = np.sort(np.where(usable, z, np.nan), axis=1)  # usable depths first, NaN last
-    if ordered.shape[1] == 0 or len(uv) == 0:
-        median = np.full(len(uv), np.nan)
-    else:
-        upper = np.take_along_axis(ordered, (count // 2)[:, None], axis=1)[:, 0]
-        lower = np.take_along_axis(ordered, np.maximum(count - 1, 0)[:, None] // 2, axis=1)[:, 0]
-        median = np.where(count > 0, (lower + upper) / 2, np.nan)
+    upper = np.take_along_axis(ordered, (count // 2)[:, None], axis=1)[:, 0]
+    lower = np.take_along_axis(ordered, np.maximum(count - 1, 0)[:, None] // 2, axis=1)[:, 0]
+    median = np.where(count > 0, (lower + upper) / 2, np.nan)
     x, y = _pixel_ray(intr, dist, u, v)
     points = np.stack([x * median, y * median, median], axis=1)
     points[count == 0] = np.nan
