@@ -237,11 +237,12 @@ def deproject_depth(
     max_depth_m: float = 10.0,
     distortion=None,
     mask: np.ndarray | None = None,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Organized float32 point cloud of every stride-th pixel; see the C++ docstring.
 
-    Parity: compared to the C++ output exactly (both compute in float64 and round once
-    to float32), NaN in the same places.
+    Parity: compared to the C++ output exactly (depth tested in float64, then ray and
+    depth rounded to float32 and multiplied in float32), NaN in the same places.
     """
     arr, scale = _depth_image(depth, depth_scale)
     intr, dist = _camera(intrinsics, distortion)
@@ -253,18 +254,30 @@ def deproject_depth(
     usable = _usable(z, min_depth_m, max_depth_m)
     if m is not None:
         usable &= m[::stride, ::stride] != 0
+    z32 = np.where(usable, z, np.nan).astype(np.float32)
     cols = np.arange(0, arr.shape[1], stride, dtype=float)
     rows = np.arange(0, arr.shape[0], stride, dtype=float)
     if dist is None:
-        x = ((cols - intr[2]) / intr[0])[None, :] * z
-        y = ((rows - intr[3]) / intr[1])[:, None] * z
+        rx = ((cols - intr[2]) / intr[0]).astype(np.float32)[None, :]
+        ry = ((rows - intr[3]) / intr[1]).astype(np.float32)[:, None]
     else:
         rx, ry = _pixel_ray(intr, dist, cols[None, :], rows[:, None])
-        x = rx * z
-        y = ry * z
-    cloud = np.stack([x, y, z], axis=-1).astype(np.float32)
-    cloud[~usable] = np.nan
-    return cloud
+        rx, ry = rx.astype(np.float32), ry.astype(np.float32)
+    shape = (len(rows), len(cols), 3)
+    if out is None:
+        out = np.empty(shape, dtype=np.float32)
+    elif not (
+        isinstance(out, np.ndarray)
+        and out.dtype == np.float32
+        and out.shape == shape
+        and out.flags.c_contiguous
+        and out.flags.writeable
+    ):
+        raise ValueError("out must be a writable C-contiguous float32 array of the cloud's shape")
+    np.multiply(rx, z32, out=out[..., 0])  # float32 products, NaN carried through
+    np.multiply(ry, z32, out=out[..., 1])
+    out[..., 2] = z32
+    return out
 
 
 # ---------------------------------------------------------------------------

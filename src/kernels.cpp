@@ -17,7 +17,19 @@
 #include <string>
 #include <vector>
 
+#if defined(__SSE2__)
+#include <immintrin.h>
+#endif
+
 namespace py = pybind11;
+
+// Hot loops get an AVX2 clone picked at load time where the CPU has it. AVX2
+// without FMA (and -ffp-contract=off) rounds exactly like SSE2 and numpy.
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+#define TARGET_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define TARGET_CLONES
+#endif
 
 namespace {
 
@@ -400,13 +412,60 @@ py::tuple lift_landmarks(const py::object& depth_obj,
   return py::make_tuple(points_out, count_out);
 }
 
+// Depths of one image row (every stride-th pixel) as float32 metres, NaN where
+// unusable or masked out. Range tests run on the double value; with finite
+// bounds (checked) they also reject NaN and inf.
+template <typename T>
+TARGET_CLONES void depth_row(const T* src, const uint8_t* mrow, ssize_t stride, ssize_t cols, double scale,
+               double min_depth_m, double max_depth_m, float* zrow) {
+  constexpr float kNaNf = std::numeric_limits<float>::quiet_NaN();
+  for (ssize_t c = 0; c < cols; ++c) {
+    const double z = static_cast<double>(src[c * stride]) * scale;
+    bool keep = (z > 0) & (z >= min_depth_m) & (z <= max_depth_m);
+    if (mrow) keep = keep & (mrow[c * stride] != 0);
+    zrow[c] = keep ? static_cast<float>(z) : kNaNf;
+  }
+}
+
+// Interleaved x, y, z of one row in float32: ray (rounded to float32) times
+// depth; NaN depths carry through. On x86-64, four pixels at a time with SSE
+// shuffles so each 16-byte store is whole (scalar stores were the bottleneck);
+// the products are the same IEEE float32 multiplications either way.
+void xyz_row(const float* zrow, const float* ray_x, float ray_y, ssize_t cols, float* o) {
+  ssize_t c = 0;
+#if defined(__SSE2__)
+  const __m128 ry = _mm_set1_ps(ray_y);
+  for (; c + 4 <= cols; c += 4) {
+    const __m128 z = _mm_loadu_ps(zrow + c);
+    const __m128 x = _mm_mul_ps(_mm_loadu_ps(ray_x + c), z);
+    const __m128 y = _mm_mul_ps(ry, z);
+    const __m128 xy_lo = _mm_unpacklo_ps(x, y);                               // x0 y0 x1 y1
+    const __m128 xy_hi = _mm_unpackhi_ps(x, y);                               // x2 y2 x3 y3
+    const __m128 t0 = _mm_shuffle_ps(z, x, _MM_SHUFFLE(1, 1, 0, 0));          // z0 z0 x1 x1
+    const __m128 t1 = _mm_shuffle_ps(y, z, _MM_SHUFFLE(1, 1, 1, 1));          // y1 y1 z1 z1
+    const __m128 t2 = _mm_shuffle_ps(xy_hi, z, _MM_SHUFFLE(3, 2, 3, 2));      // x3 y3 z2 z3
+    float* dst = o + 3 * c;
+    _mm_storeu_ps(dst, _mm_shuffle_ps(xy_lo, t0, _MM_SHUFFLE(2, 0, 1, 0)));  // x0 y0 z0 x1
+    _mm_storeu_ps(dst + 4, _mm_shuffle_ps(t1, xy_hi, _MM_SHUFFLE(1, 0, 2, 0)));  // y1 z1 x2 y2
+    _mm_storeu_ps(dst + 8, _mm_shuffle_ps(t2, t2, _MM_SHUFFLE(3, 1, 0, 2)));  // z2 x3 y3 z3
+  }
+#endif
+  for (; c < cols; ++c) {
+    const float z = zrow[c];
+    o[3 * c] = ray_x[c] * z;
+    o[3 * c + 1] = ray_y * z;
+    o[3 * c + 2] = z;
+  }
+}
+
 // Whole-image deprojection to an organized float32 point cloud, every
 // stride-th row and column from (0, 0); NaN where the depth is unusable or the
-// mask is zero.
+// mask is zero. x = float32(ray) * float32(z), the float32 product: 1e-7
+// relative, far below depth noise, and twice the SIMD width of doubles.
 py::array_t<float> deproject_depth(const py::object& depth_obj, const py::object& intrinsics,
                                    const py::object& depth_scale, int stride, double min_depth_m,
                                    double max_depth_m, const py::object& distortion,
-                                   const py::object& mask_obj) {
+                                   const py::object& mask_obj, const py::object& out_obj) {
   const DepthImage img = parse_depth(depth_obj, depth_scale);
   const Camera cam = parse_camera(intrinsics, distortion);
   if (stride < 1) throw std::invalid_argument("stride must be at least 1");
@@ -415,39 +474,53 @@ py::array_t<float> deproject_depth(const py::object& depth_obj, const py::object
   const uint8_t* mask = parse_mask(mask_obj, img, mask_holder, "mask");
   const ssize_t rows = (img.height + stride - 1) / stride;
   const ssize_t cols = (img.width + stride - 1) / stride;
-  py::array_t<float> cloud({rows, cols, static_cast<ssize_t>(3)});
+  py::array_t<float> cloud;
+  if (out_obj.is_none()) {
+    cloud = py::array_t<float>({rows, cols, static_cast<ssize_t>(3)});
+  } else {
+    // A caller's buffer, reused frame after frame (no allocation, no page faults).
+    if (!py::isinstance<py::array_t<float>>(out_obj))
+      throw std::invalid_argument("out must be a writable C-contiguous float32 array of the cloud's shape");
+    cloud = py::reinterpret_borrow<py::array_t<float>>(out_obj);
+    if (cloud.ndim() != 3 || cloud.shape(0) != rows || cloud.shape(1) != cols || cloud.shape(2) != 3 ||
+        !(cloud.flags() & py::array::c_style) || !cloud.writeable())
+      throw std::invalid_argument("out must be a writable C-contiguous float32 array of the cloud's shape");
+  }
   float* out = cloud.mutable_data();
   {
     py::gil_scoped_release release;
-    constexpr float kNaNf = std::numeric_limits<float>::quiet_NaN();
-    std::vector<double> ray_x, ray_y;  // pinhole: rays separate by column and row
-    if (!cam.distorted) {
-      ray_x.resize(cols);
-      ray_y.resize(rows);
-      for (ssize_t c = 0; c < cols; ++c) ray_x[c] = (double(c * stride) - cam.cx) / cam.fx;
-      for (ssize_t r = 0; r < rows; ++r) ray_y[r] = (double(r * stride) - cam.cy) / cam.fy;
-    }
+    std::vector<float> zrow(cols), ray_x(cols), ray_row(cam.distorted ? cols : 0);
+    for (ssize_t c = 0; c < cols; ++c)
+      ray_x[c] = static_cast<float>((double(c * stride) - cam.cx) / cam.fx);
     for (ssize_t r = 0; r < rows; ++r) {
       const ssize_t row = r * stride;
-      for (ssize_t c = 0; c < cols; ++c) {
-        const ssize_t col = c * stride;
-        float* o = out + (r * cols + c) * 3;
-        const double z = img.metres(row, col);
-        if (!usable_depth(z, min_depth_m, max_depth_m) ||
-            (mask && mask[row * img.width + col] == 0)) {
-          o[0] = o[1] = o[2] = kNaNf;
-          continue;
-        }
+      const uint8_t* mrow = mask ? mask + row * img.width : nullptr;
+      const ssize_t offset = row * img.width;
+      switch (img.type) {
+        case DepthType::kU16:
+          depth_row(static_cast<const uint16_t*>(img.data) + offset, mrow, stride, cols, img.scale,
+                    min_depth_m, max_depth_m, zrow.data());
+          break;
+        case DepthType::kF32:
+          depth_row(static_cast<const float*>(img.data) + offset, mrow, stride, cols, img.scale,
+                    min_depth_m, max_depth_m, zrow.data());
+          break;
+        default:
+          depth_row(static_cast<const double*>(img.data) + offset, mrow, stride, cols, img.scale,
+                    min_depth_m, max_depth_m, zrow.data());
+      }
+      float* o = out + r * cols * 3;
+      if (!cam.distorted) {
+        xyz_row(zrow.data(), ray_x.data(), static_cast<float>((double(row) - cam.cy) / cam.fy), cols, o);
+        continue;
+      }
+      for (ssize_t c = 0; c < cols; ++c, o += 3) {  // distorted: a ray per pixel
         double x, y;
-        if (cam.distorted) {
-          pixel_ray(cam, double(col), double(row), x, y);
-        } else {
-          x = ray_x[c];
-          y = ray_y[r];
-        }
-        o[0] = static_cast<float>(x * z);
-        o[1] = static_cast<float>(y * z);
-        o[2] = static_cast<float>(z);
+        pixel_ray(cam, double(c * stride), double(row), x, y);
+        const float z = zrow[c];
+        o[0] = static_cast<float>(x) * z;
+        o[1] = static_cast<float>(y) * z;
+        o[2] = z;
       }
     }
   }
@@ -506,16 +579,24 @@ PointSet load_points(const py::object& points_obj) {
   return s;
 }
 
-// Points with |n . p + d| <= threshold; the loop GCC vectorizes.
-inline ssize_t count_inliers(const PointSet& s, const Vec3& n, double d, double threshold) {
-  const size_t m = s.x.size();
-  const double* xs = s.x.data();
-  const double* ys = s.y.data();
-  const double* zs = s.z.data();
-  ssize_t count = 0;
-  for (size_t i = 0; i < m; ++i)
-    count += std::fabs(n[0] * xs[i] + n[1] * ys[i] + n[2] * zs[i] + d) <= threshold ? 1 : 0;
+// Points with |n . p + d| <= threshold. The hot loop of the plane fit: plain
+// locals and a 64-bit mask count so GCC vectorizes it (2 doubles per SSE2
+// step; 4 with the AVX2 clone where the CPU has it: the same IEEE roundings,
+// no FMA, so parity holds).
+TARGET_CLONES
+int64_t count_inliers_soa(const double* xs, const double* ys, const double* zs, size_t m, double n0,
+                          double n1, double n2, double d, double threshold) {
+  int64_t count = 0;
+  for (size_t i = 0; i < m; ++i) {
+    const double r = n0 * xs[i] + n1 * ys[i] + n2 * zs[i] + d;
+    count += std::fabs(r) <= threshold ? int64_t{1} : int64_t{0};
+  }
   return count;
+}
+
+inline ssize_t count_inliers(const PointSet& s, const Vec3& n, double d, double threshold) {
+  return static_cast<ssize_t>(count_inliers_soa(s.x.data(), s.y.data(), s.z.data(), s.x.size(), n[0],
+                                                n[1], n[2], d, threshold));
 }
 
 // RANSAC plane n . p + d = 0 over (N, 3) points with a deterministic seed,
@@ -787,7 +868,7 @@ Raises ValueError on a wrong shape, dtype, intrinsics or range.)doc");
   m.def("deproject_depth", &deproject_depth, py::arg("depth"), py::arg("intrinsics"),
         py::arg("depth_scale") = py::none(), py::arg("stride") = 1, py::arg("min_depth_m") = 0.1,
         py::arg("max_depth_m") = 10.0, py::arg("distortion") = py::none(),
-        py::arg("mask") = py::none(),
+        py::arg("mask") = py::none(), py::arg("out") = py::none(),
         R"doc(Deproject a depth image to an organized point cloud.
 
 depth, intrinsics, depth_scale, distortion, depth range: as lift_landmarks.
@@ -795,7 +876,9 @@ stride: take every stride-th row and column starting at pixel (0, 0) (subsamplin
   for the floor fit). mask: optional (H, W) uint8; only non-zero pixels are kept.
 Returns (ceil(H/stride), ceil(W/stride), 3) float32 x, y, z in metres (camera
 optical frame: x right, y down, z forward); NaN where the depth is unusable or
-masked out. reshape(-1, 3) gives the cloud for fit_plane_ransac.)doc");
+masked out. reshape(-1, 3) gives the cloud for fit_plane_ransac. out: optional
+C-contiguous float32 array of that shape to write into (and return), so a node
+reuses one buffer per frame.)doc");
   m.def("fit_plane_ransac", &fit_plane_ransac, py::arg("points"), py::arg("iterations") = 100,
         py::arg("inlier_threshold_m") = 0.02, py::arg("seed") = 0, py::arg("up_hint") = py::none(),
         py::arg("max_tilt_deg") = py::none(), py::arg("min_inliers") = 3,
