@@ -402,7 +402,8 @@ def test_back_profile_fails_safe(impl):
         np.array([[320.0, 300.0], [320.0, 300.0]]),  # hip == shoulder
     ]
     for bad_axis in cases:
-        edge_uv, depth, points, valid, station_uv = impl.back_profile(depth_m, INTR, bad_axis, 1.0, stations=5)
+        result = impl.back_profile(depth_m, INTR, bad_axis, 1.0, stations=5)
+        edge_uv, depth, points, valid, station_uv = result
         assert not valid.any() and np.isnan(edge_uv).all() and np.isnan(points).all()
         assert np.isnan(station_uv).all() and np.isnan(depth).all()
     # Facing the wrong way: the scan runs through the front and off into the image edge or
@@ -498,3 +499,34 @@ def test_bad_arguments_raise_value_error(impl):
     for match, call in bad:
         with pytest.raises(ValueError, match=match):
             call()
+
+
+# ---------------------------------------------------------------------------
+# The benchmark's frame and command
+
+
+def test_bench_frame_depth_work_gives_floor_and_back_profile():
+    from hinge_coach_ros import bench
+
+    frame = bench.synthetic_rgbd_frame()
+    for impl in IMPLS:
+        cloud = np.empty((60, 80, 3), np.float32)
+        (points, count), floor, profile = bench.depth_work(impl, frame, cloud)
+        assert (count > 10).sum() >= 30  # nearly every landmark lands on the figure's depth
+        normal, offset, inliers, ok, _ = floor
+        assert ok and abs(offset - 1.2) < 0.02  # the camera is 1.2 m above the floor
+        assert math.degrees(math.acos(normal @ [0.0, -math.cos(0.2618), -math.sin(0.2618)])) < 1.0
+        edge_uv, depth_m, back_points, valid, _ = profile
+        assert valid.sum() >= 20
+        np.testing.assert_allclose(depth_m[valid], 2.5, atol=0.02)  # the figure's rim depth
+
+
+def test_bench_quick_runs_and_prints_ratios(capsys):
+    from hinge_coach_ros import cli
+
+    assert cli.main(["bench", "--quick"]) == 0
+    out = capsys.readouterr().out
+    for name in ("lift_landmarks", "deproject_depth", "fit_plane_ransac", "back_profile", "robust_line_fit"):
+        line = next(row for row in out.splitlines() if row.startswith(name))
+        assert line.rstrip().endswith("x")
+    assert "all depth work per frame" in out and "BlazePose" in out
