@@ -875,8 +875,8 @@ depth, intrinsics, depth_scale, distortion, depth range: as lift_landmarks.
 stride: take every stride-th row and column starting at pixel (0, 0) (subsampling
   for the floor fit). mask: optional (H, W) uint8; only non-zero pixels are kept.
 Returns (ceil(H/stride), ceil(W/stride), 3) float32 x, y, z in metres (camera
-optical frame: x right, y down, z forward); NaN where the depth is unusable or
-masked out. reshape(-1, 3) gives the cloud for fit_plane_ransac. out: optional
+optical frame: x right, y down, z forward; x = float32(ray) * float32(z)); NaN
+where the depth is unusable or masked out. reshape(-1, 3) gives the cloud for fit_plane_ransac. out: optional
 C-contiguous float32 array of that shape to write into (and return), so a node
 reuses one buffer per frame.)doc");
   m.def("fit_plane_ransac", &fit_plane_ransac, py::arg("points"), py::arg("iterations") = 100,
