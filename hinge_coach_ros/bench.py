@@ -1,20 +1,31 @@
 """Benchmark of the C++ kernels against their numpy references, in one run.
 
 Prints per-call times and the ratio measured on the same input in the same
-process, so the number means something on a noisy machine.
+process (median of repeated calls), so the numbers mean something on a noisy
+machine; then all the depth work of one 640x480 frame against one BlazePose
+inference measured in the same run.
 """
 
 from __future__ import annotations
 
+import math
 import time
+import warnings
 from collections.abc import Callable
 
 import numpy as np
 
 from . import kernels, kernels_ref
 
+WIDTH, HEIGHT = 640, 480
+INTRINSICS = (615.0, 615.0, 320.0, 240.0)  # a RealSense D435 colour stream at 640x480
+DEPTH_SCALE = 0.001
+FLOOR_STRIDE = 8  # floor cloud: every 8th pixel (80 x 60 points)
+FLOOR_ITERATIONS = 100
+PROFILE_STATIONS = 24
 
-def _best_of(fn: Callable[[], object], repeats: int) -> float:
+
+def _median_time(fn: Callable[[], object], repeats: int) -> float:
     """Median seconds per call (median resists the machine's other load)."""
     times = []
     for _ in range(repeats):
@@ -35,14 +46,167 @@ def back_profile_like_points(n: int, seed: int = 0) -> np.ndarray:
     return pts
 
 
-def run_benchmarks(repeats: int = 200) -> list[tuple[str, float, float]]:
-    rows = []
+# A side-on person hinging forward (facing image +u), in pixels: ankle, knee, hip,
+# shoulder, ear, and the hand hanging below the shoulder.
+_FIGURE = {
+    "ankle": (300, 445),
+    "knee": (318, 370),
+    "hip": (282, 292),
+    "shoulder": (372, 208),
+    "ear": (410, 168),
+    "elbow": (380, 280),
+    "wrist": (386, 345),
+}
+_BONES = [  # (from, to, thickness in px)
+    ("ankle", "knee", 30),
+    ("knee", "hip", 40),
+    ("hip", "shoulder", 70),
+    ("shoulder", "ear", 30),
+    ("shoulder", "elbow", 22),
+    ("elbow", "wrist", 18),
+]
+
+
+def synthetic_rgbd_frame(seed: int = 0) -> dict:
+    """A 640x480 aligned RGB-D frame: floor, back wall, and a side-on hinging figure.
+
+    The depth is uint16 millimetres with 5% holes; the colour image is a shaded
+    capsule figure with a face, drawn with OpenCV, for timing BlazePose on it.
+    """
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    pitch = math.radians(15)
+    up = np.array([0.0, -math.cos(pitch), -math.sin(pitch)])
+    forward = np.array([0.0, math.sin(pitch), math.cos(pitch)])
+    v, u = np.mgrid[0:HEIGHT, 0:WIDTH].astype(float)
+    rx, ry = (u - INTRINSICS[2]) / INTRINSICS[0], (v - INTRINSICS[3]) / INTRINSICS[1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        floor = -1.2 / (up[0] * rx + up[1] * ry + up[2])  # camera 1.2 m above the floor
+        wall = 4.5 / (forward[0] * rx + forward[1] * ry + forward[2])  # wall 4.5 m ahead
+    floor = np.where(np.isfinite(floor) & (floor > 0), floor, np.inf)
+    depth_m = np.minimum(floor, wall)
+    person = np.zeros((HEIGHT, WIDTH), np.uint8)
+    rgb = np.empty((HEIGHT, WIDTH, 3), np.uint8)
+    rgb[:] = np.where((floor < wall)[..., None], [120, 110, 100], [190, 195, 200]).astype(np.uint8)
+    for a, b, thickness in _BONES:
+        cv2.line(person, _FIGURE[a], _FIGURE[b], 255, thickness)
+        for shade in range(thickness, 0, -4):  # lighter toward the middle: a shaded capsule
+            tone = int(150 + 80 * (1 - shade / thickness))
+            cv2.line(rgb, _FIGURE[a], _FIGURE[b], (tone, int(tone * 0.8), int(tone * 0.65)), shade)
+    cv2.circle(person, _FIGURE["ear"], 34, 255, -1)
+    cv2.circle(rgb, (_FIGURE["ear"][0] + 8, _FIGURE["ear"][1]), 34, (225, 185, 155), -1)
+    cv2.circle(rgb, (_FIGURE["ear"][0] + 24, _FIGURE["ear"][1] - 8), 4, (40, 30, 30), -1)  # eye
+    cv2.circle(rgb, (_FIGURE["ear"][0] + 40, _FIGURE["ear"][1] + 6), 5, (200, 150, 130), -1)  # nose
+    # The body is a rounded solid 2.5 m away: nearer toward its middle.
+    dist = cv2.distanceTransform((person > 0).astype(np.uint8), cv2.DIST_L2, 5)
+    body = 2.5 - 0.004 * np.minimum(dist, 30.0)
+    depth_m = np.where(person > 0, body, depth_m)
+    depth = np.round(np.clip(depth_m + rng.normal(0, 0.003, depth_m.shape), 0, 60) / DEPTH_SCALE)
+    depth = depth.astype(np.uint16)
+    depth[rng.random(depth.shape) < 0.05] = 0
+    # 33 landmark pixels along the figure's bones (as BlazePose would place them).
+    t = np.linspace(0, 1, 6)[:, None]
+    bones = [np.array(_FIGURE[a]) + t * (np.array(_FIGURE[b]) - np.array(_FIGURE[a])) for a, b, _ in _BONES]
+    landmarks = np.concatenate(bones)[:33].astype(float) + rng.normal(0, 1.0, (33, 2))
+    axis = np.array([_FIGURE["hip"], _FIGURE["shoulder"], _FIGURE["ear"]], dtype=float)
+    return {"depth": depth, "rgb": rgb, "mask": person, "landmarks": landmarks, "axis": axis}
+
+
+def depth_work(impl, frame: dict, cloud_out: np.ndarray) -> tuple:
+    """All depth work of one frame: lift 33 landmarks, floor fit on a subsampled cloud,
+    back profile."""
+    depth = frame["depth"]
+    lifted = impl.lift_landmarks(depth, frame["landmarks"], INTRINSICS, DEPTH_SCALE)
+    cloud = impl.deproject_depth(depth, INTRINSICS, DEPTH_SCALE, stride=FLOOR_STRIDE, out=cloud_out)
+    floor = impl.fit_plane_ransac(
+        cloud.reshape(-1, 3), FLOOR_ITERATIONS, 0.02, 0, up_hint=(0.0, -1.0, 0.0), max_tilt_deg=45.0
+    )
+    profile = impl.back_profile(depth, INTRINSICS, frame["axis"], 1.0, DEPTH_SCALE, PROFILE_STATIONS)
+    return lifted, floor, profile
+
+
+def _blazepose_seconds(rgb: np.ndarray, repeats: int) -> tuple[float | None, str]:
+    """Median seconds of one BlazePose inference (mediapipe 0.10.14, model_complexity=1)."""
+    try:
+        with warnings.catch_warnings():  # protobuf deprecation noise from mediapipe's import
+            warnings.simplefilter("ignore")
+            import mediapipe as mp
+    except ImportError:
+        return None, "mediapipe is not installed"
+    pose_model = mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1)
+    with warnings.catch_warnings(), pose_model as pose:
+        warnings.simplefilter("ignore")
+        found = pose.process(rgb).pose_landmarks is not None  # warm-up (and model load)
+        seconds = _median_time(lambda: pose.process(rgb), repeats)
+    how = "person found: landmark model per frame" if found else "no person found: detector per frame"
+    return seconds, how
+
+
+def run_benchmarks(repeats: int = 200, quick: bool = False) -> list[tuple[str, float, float]]:
+    """Time every kernel (C++ and numpy) and the per-frame depth work; print the table."""
+    if quick:
+        repeats = 3
+    frame = synthetic_rgbd_frame()
+    depth = frame["depth"]
+    full_cpp = kernels.deproject_depth(depth, INTRINSICS, DEPTH_SCALE)
+    full_ref = full_cpp.copy()
+    floor_cpp = kernels.deproject_depth(depth, INTRINSICS, DEPTH_SCALE, stride=FLOOR_STRIDE)
+    floor_ref = floor_cpp.copy()
+    floor_cloud = floor_cpp.reshape(-1, 3)
+    slow_repeats = max(3, repeats // 10)  # the numpy RANSAC and full frames take milliseconds
+    cases: list[tuple[str, Callable[[object], object], int]] = [
+        (
+            "lift_landmarks 33 lm r=2",
+            lambda k: k.lift_landmarks(depth, frame["landmarks"], INTRINSICS, DEPTH_SCALE),
+            repeats,
+        ),
+        (
+            "deproject_depth 640x480",
+            lambda k: k.deproject_depth(
+                depth, INTRINSICS, DEPTH_SCALE, out=full_cpp if k is kernels else full_ref
+            ),
+            slow_repeats,
+        ),
+        (
+            f"fit_plane_ransac {len(floor_cloud)} pts",
+            lambda k: k.fit_plane_ransac(floor_cloud, FLOOR_ITERATIONS, 0.02, 0, (0.0, -1.0, 0.0), 45.0),
+            slow_repeats,
+        ),
+        (
+            f"back_profile {PROFILE_STATIONS} stations",
+            lambda k: k.back_profile(depth, INTRINSICS, frame["axis"], 1.0, DEPTH_SCALE, PROFILE_STATIONS),
+            repeats,
+        ),
+    ]
     for n in (3, 60, 480):
         pts = back_profile_like_points(n)
-        cpp = _best_of(lambda p=pts: kernels.robust_line_fit(p), repeats)
-        ref = _best_of(lambda p=pts: kernels_ref.robust_line_fit(p), repeats)
-        rows.append((f"robust_line_fit n={n}", cpp, ref))
-    print(f"{'kernel':<26} {'C++ us':>9} {'numpy us':>9} {'ratio':>7}")
+        cases.append((f"robust_line_fit n={n}", lambda k, p=pts: k.robust_line_fit(p), repeats))
+    cases.append(
+        (
+            "all depth work per frame",
+            lambda k: depth_work(k, frame, floor_cpp if k is kernels else floor_ref),
+            slow_repeats,
+        )
+    )
+    rows = []
+    for name, call, n_repeats in cases:
+        cpp = _median_time(lambda c=call: c(kernels), n_repeats)
+        ref = _median_time(lambda c=call: c(kernels_ref), n_repeats)
+        rows.append((name, cpp, ref))
+    print(f"640x480 frame, median of repeats ({'quick' if quick else 'full'} run)")
+    print(f"{'kernel':<30} {'C++ us':>9} {'numpy us':>10} {'ratio':>7}")
     for name, cpp, ref in rows:
-        print(f"{name:<26} {cpp * 1e6:>9.1f} {ref * 1e6:>9.1f} {ref / cpp:>6.1f}x")
+        print(f"{name:<30} {cpp * 1e6:>9.1f} {ref * 1e6:>10.1f} {ref / cpp:>6.1f}x")
+    pose_s, how = _blazepose_seconds(frame["rgb"], max(3, repeats // 10))
+    work_cpp, work_ref = rows[-1][1], rows[-1][2]
+    if pose_s is None:
+        print(f"BlazePose: not timed ({how})")
+    else:
+        print(f"BlazePose (model_complexity=1) inference: {pose_s * 1e3:.2f} ms ({how})")
+        print(
+            f"all depth work per frame: C++ {work_cpp * 1e3:.3f} ms = {100 * work_cpp / pose_s:.1f}% "
+            f"of one inference (target < 10%); numpy {work_ref * 1e3:.3f} ms = "
+            f"{100 * work_ref / pose_s:.1f}%"
+        )
     return rows

@@ -67,7 +67,7 @@ def _cmd_analyze(ns: argparse.Namespace) -> int:
 def _cmd_bench(ns: argparse.Namespace) -> int:
     from .bench import run_benchmarks
 
-    run_benchmarks(repeats=ns.repeats)
+    run_benchmarks(repeats=ns.repeats, quick=ns.quick)
     return 0
 
 
@@ -141,8 +141,11 @@ def parser() -> argparse.ArgumentParser:
     analyze.add_argument("--patient-profile", default="", help="YAML of per-patient threshold overrides")
     analyze.set_defaults(func=_cmd_analyze)
 
-    bench = sub.add_parser("bench", help="time the C++ kernels against their numpy references")
+    bench = sub.add_parser(
+        "bench", help="time the C++ kernels against their numpy references, and against BlazePose"
+    )
     bench.add_argument("--repeats", type=int, default=200)
+    bench.add_argument("--quick", action="store_true", help="3 repeats: checks that it runs, not timings")
     bench.set_defaults(func=_cmd_bench)
 
     accuracy = sub.add_parser("accuracy", help="the engine against the synthetic athlete's truth: a table")

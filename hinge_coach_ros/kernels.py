@@ -1,16 +1,30 @@
 """The package's C++ kernels (pybind11), with a clear error when not built.
 
-numpy references of the same algorithms live in ``kernels_ref.py``.
+- ``lift_landmarks``: 2D landmarks to 3D by the median depth in a small window.
+- ``deproject_depth``: a depth image to an organized point cloud (subsampled).
+- ``fit_plane_ransac``: the floor plane, RANSAC with a seeded splitmix64 and a
+  least-squares refinement.
+- ``back_profile``: the dorsal edge (back-surface profile) for the virtual dowel.
+- ``robust_line_fit``: Huber IRLS total-least-squares line (the dowel itself).
+
+Each docstring gives inputs, outputs, units and failure behaviour. numpy
+references of the same algorithms live in ``kernels_ref.py``.
 """
 
 from __future__ import annotations
 
 try:
-    from ._kernels import robust_line_fit
+    from ._kernels import (
+        back_profile,
+        deproject_depth,
+        fit_plane_ransac,
+        lift_landmarks,
+        robust_line_fit,
+    )
 except ImportError as exc:  # pragma: no cover - exercised only on a broken install
     raise ImportError(
         "hinge_coach_ros._kernels (the C++ extension) is not built: reinstall the package "
         "with 'pip install .' or 'colcon build' so setup.py compiles src/kernels.cpp"
     ) from exc
 
-__all__ = ["robust_line_fit"]
+__all__ = ["back_profile", "deproject_depth", "fit_plane_ransac", "lift_landmarks", "robust_line_fit"]
