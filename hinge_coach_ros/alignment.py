@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .athlete import FAULT_IDS
+from .dowel import NOT_SEEN, BackProfile, DowelMetrics, measure
 from .geometry import FrameAngles, frame_angles
 from .landmarks import INDEX
 from .params import Value, defaults, thresholds_for
@@ -169,6 +170,7 @@ class FrameReport:
     angles: FrameAngles | None
     faults: dict[str, FaultStatus] = field(default_factory=dict)
     completed_rep: RepSummary | None = None
+    dowel: DowelMetrics = NOT_SEEN  # from the back-surface profile; NaN without depth
 
     @property
     def active_faults(self) -> list[str]:
@@ -302,7 +304,8 @@ class HingeEngine:
 
     # -- frame update --------------------------------------------------------
 
-    def update(self, t: float, landmarks: np.ndarray) -> FrameReport:
+    def update(self, t: float, landmarks: np.ndarray, back: BackProfile | None = None) -> FrameReport:
+        """One frame: landmarks (33, 4) and, with depth, the back-surface profile of the same frame."""
         lm = np.asarray(landmarks, dtype=float)
         if lm.shape != (33, 4):
             raise ValueError(f"landmarks must be (33, 4), got {lm.shape}")
@@ -316,6 +319,9 @@ class HingeEngine:
             raw = (hip - self._prev[1]) / (t - self._prev[0])
             self._speed_dps = 0.6 * self._speed_dps + 0.4 * raw  # light smoothing of landmark noise
         self._prev = (t, hip)
+        dowel = NOT_SEEN
+        if back is not None:
+            dowel = measure(back.points, back.valid, back.fractions, up, a.facing) or NOT_SEEN
         self._track_standing(t, a)
         completed = self._step_phase(t, a)
         faults = self._check_faults(t, a)
@@ -328,7 +334,7 @@ class HingeEngine:
             and t - self._finishing["end_s"] >= LOCKOUT_HOLD_S
         ):
             completed = self._finish_rep()
-        return FrameReport(t, True, self.phase, self.rep_count, a, faults, completed)
+        return FrameReport(t, True, self.phase, self.rep_count, a, faults, completed, dowel)
 
     def _no_person(self, t: float) -> FrameReport:
         completed = None

@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .dowel import BackProfile, station_fractions
 from .filters import OneEuroFilter
-from .kernels import lift_landmarks
+from .kernels import back_profile, lift_landmarks
+from .landmarks import INDEX
 from .pose import PoseEstimator, PoseResult
 from .sources import Frame, Intrinsics
 
@@ -24,6 +26,7 @@ from .sources import Frame, Intrinsics
 SURFACE_TO_JOINT_M = 0.04
 FALLBACK_CONFIDENCE = 0.5  # confidence factor of a joint placed by the model's depth
 NOMINAL_DISTANCE_M = 3.0  # where an RGB-only skeleton is put in front of the camera
+BACK_STATIONS = 24  # dorsal-edge samples from hips to ear: about 2 cm apart on an adult
 
 
 @dataclass
@@ -39,6 +42,7 @@ class SkeletonFrame:
     landmarks: np.ndarray  # (33, 4) x, y, z (m, camera optical frame), confidence
     pose: PoseResult
     depth_joints: int  # joints lifted with measured depth
+    back: BackProfile | None = None  # the dorsal edge, when depth is there
     timings: Timings = field(default_factory=Timings)
 
 
@@ -70,6 +74,38 @@ def lift_pose(
     return out, int(measured.sum())
 
 
+def _pixel_mid(pose: PoseResult, part: str) -> np.ndarray | None:
+    """Image midpoint of a left/right landmark pair, or the better-seen one."""
+    left, right = INDEX[f"left_{part}"], INDEX[f"right_{part}"]
+    vis_l, vis_r = pose.visibility[left], pose.visibility[right]
+    if min(vis_l, vis_r) >= 0.5:
+        return 0.5 * (pose.pixels[left] + pose.pixels[right])
+    if max(vis_l, vis_r) < 0.3:
+        return None
+    return pose.pixels[left] if vis_l >= vis_r else pose.pixels[right]
+
+
+def extract_back(pose: PoseResult, depth_m: np.ndarray, intrinsics: Intrinsics) -> BackProfile | None:
+    """The dorsal edge from hips to ear, scanned away from the way the toes point."""
+    hip, shoulder, ear = _pixel_mid(pose, "hip"), _pixel_mid(pose, "shoulder"), _pixel_mid(pose, "ear")
+    heel, toe = _pixel_mid(pose, "heel"), _pixel_mid(pose, "foot_index")
+    if hip is None or shoulder is None or ear is None or heel is None or toe is None or toe[0] == heel[0]:
+        return None
+    axis = np.stack([hip, shoulder, ear])
+    mask = (pose.mask > 0.5).astype(np.uint8) if pose.mask is not None else None
+    k = (intrinsics.fx, intrinsics.fy, intrinsics.cx, intrinsics.cy)
+    _, _, points, valid, stations = back_profile(
+        depth_m,
+        k,
+        axis,
+        1.0 if toe[0] > heel[0] else -1.0,
+        depth_scale=1.0,
+        stations=BACK_STATIONS,
+        mask=mask,
+    )
+    return BackProfile(points, valid, station_fractions(stations, axis))
+
+
 class CameraPipeline:
     def __init__(
         self,
@@ -92,8 +128,10 @@ class CameraPipeline:
             self.filter.reset()
             return None
         start = time.perf_counter()
+        back = None
         if frame.depth_m is not None and frame.intrinsics is not None:
             landmarks, depth_joints = lift_pose(pose, frame.depth_m, frame.intrinsics, self.window_radius_px)
+            back = extract_back(pose, frame.depth_m, frame.intrinsics)
         else:
             landmarks = np.concatenate(
                 [pose.world_m + [0.0, 0.0, NOMINAL_DISTANCE_M], pose.visibility[:, None]], 1
@@ -103,4 +141,4 @@ class CameraPipeline:
         start = time.perf_counter()
         landmarks[:, :3] = self.filter(frame.stamp_s, landmarks[:, :3])
         timings.filter_ms = 1000.0 * (time.perf_counter() - start)
-        return SkeletonFrame(frame.stamp_s, landmarks, pose, depth_joints, timings)
+        return SkeletonFrame(frame.stamp_s, landmarks, pose, depth_joints, back, timings)

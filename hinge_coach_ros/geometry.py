@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .kernels import robust_line_fit
 from .landmarks import INDEX
 
 # Below this BlazePose visibility a landmark is treated as missing.
@@ -32,7 +31,6 @@ class FrameAngles:
     com_offset_mm: float  # centre of mass ahead of mid-foot, horizontal, toes positive
     hip_height_m: float  # hip midpoint above mid-foot, along up
     shoulder_height_m: float
-    dowel_gaps_m: tuple[float, float, float]  # head, mid back, tailbone distance to the dowel line
     facing: np.ndarray  # unit vector, horizontal, the way the person faces
 
 
@@ -125,13 +123,6 @@ def frame_angles(lm: np.ndarray, up: np.ndarray) -> FrameAngles | None:
         com = centre_of_mass(lm)
         if com is not None:
             com_offset = 1000.0 * float((com - mid_foot) @ facing)
-    dowel_gaps = (math.nan, math.nan, math.nan)
-    if ear is not None:
-        # The virtual dowel from the skeleton alone: one line through head
-        # (ear), mid back (shoulders) and tailbone (hips), and each point's gap.
-        _, _, gaps, ok = robust_line_fit(np.stack([ear, shoulder, hip]))
-        if ok:
-            dowel_gaps = (float(gaps[0]), float(gaps[1]), float(gaps[2]))
     return FrameAngles(
         trunk_inclination_deg=trunk_deg,
         hip_flexion_deg=hip_flexion,
@@ -141,6 +132,5 @@ def frame_angles(lm: np.ndarray, up: np.ndarray) -> FrameAngles | None:
         com_offset_mm=com_offset,
         hip_height_m=hip_height,
         shoulder_height_m=shoulder_height,
-        dowel_gaps_m=dowel_gaps,
         facing=facing,
     )

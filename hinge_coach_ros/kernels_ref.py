@@ -369,9 +369,7 @@ def fit_plane_ransac(
     idx = np.flatnonzero(good)
     for start in range(0, len(idx), _RANSAC_CHUNK):
         c = idx[start : start + _RANSAC_CHUNK]
-        residual = (
-            n0[c, None] * x[None, :] + n1[c, None] * y[None, :] + n2[c, None] * z[None, :] + d[c, None]
-        )
+        residual = n0[c, None] * x[None, :] + n1[c, None] * y[None, :] + n2[c, None] * z[None, :] + d[c, None]
         counts[c] = (np.abs(residual) <= inlier_threshold_m).sum(axis=1)
     best = int(np.argmax(counts))
     if counts[best] < min_inliers:

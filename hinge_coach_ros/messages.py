@@ -15,11 +15,14 @@ from sensor_msgs.msg import PointCloud2, PointField
 from std_msgs.msg import Header
 
 from .alignment import FrameReport, RepSummary
+from .dowel import BackProfile
 from .feedback import ReportView, RepView
 from .landmarks import NUM_LANDMARKS
 
 SKELETON_FIELDS = ("x", "y", "z", "confidence")
 _POINT_DTYPE = np.dtype([(f, "<f4") for f in SKELETON_FIELDS])
+BACK_FIELDS = ("x", "y", "z", "fraction")
+_BACK_DTYPE = np.dtype([(f, "<f4") for f in BACK_FIELDS])
 
 REPORT_METRICS = "hinge: metrics"
 REPORT_FAULT_PREFIX = "hinge: fault "
@@ -64,6 +67,35 @@ def cloud_to_skeleton(msg: PointCloud2) -> np.ndarray:
     return np.stack([points[f].astype(float) for f in SKELETON_FIELDS], axis=1)
 
 
+def back_profile_to_cloud(back: BackProfile, header: Header) -> PointCloud2:
+    """The dorsal edge as a cloud: one point per station, x, y, z (NaN when not found) and its
+    position along the back (0 hips, 1 shoulders, up to 2 at the ear)."""
+    points = np.zeros(len(back.points), dtype=_BACK_DTYPE)
+    xyz = np.where(back.valid[:, None], back.points, np.nan)
+    for i, name in enumerate(("x", "y", "z")):
+        points[name] = xyz[:, i]
+    points["fraction"] = back.fractions
+    msg = PointCloud2(header=header, height=1, width=len(points), is_bigendian=False, is_dense=False)
+    msg.fields = [
+        PointField(name=name, offset=4 * i, datatype=PointField.FLOAT32, count=1)
+        for i, name in enumerate(BACK_FIELDS)
+    ]
+    msg.point_step = _BACK_DTYPE.itemsize
+    msg.row_step = msg.point_step * len(points)
+    msg.data = points.tobytes()
+    return msg
+
+
+def cloud_to_back_profile(msg: PointCloud2) -> BackProfile:
+    if [f.name for f in msg.fields][:4] != list(BACK_FIELDS) or msg.point_step != _BACK_DTYPE.itemsize:
+        raise MessageError(f"back profile cloud must have fields {BACK_FIELDS}")
+    if len(msg.data) != msg.width * msg.height * msg.point_step:
+        raise MessageError("back profile cloud has an unexpected size")
+    points = np.frombuffer(bytes(msg.data), dtype=_BACK_DTYPE)
+    xyz = np.stack([points[f].astype(float) for f in ("x", "y", "z")], axis=1)
+    return BackProfile(xyz, np.isfinite(xyz).all(axis=1), points["fraction"].astype(float))
+
+
 def _kv(key: str, value: float | int | str | bool) -> KeyValue:
     if isinstance(value, float):
         text = "nan" if not math.isfinite(value) else f"{value:.3f}"
@@ -87,9 +119,10 @@ def report_to_msg(report: FrameReport, header: Header, cue_for_fault: dict[str, 
         _kv("com_offset_mm", a.com_offset_mm if a else math.nan),
         _kv("hip_height_m", a.hip_height_m if a else math.nan),
         _kv("shoulder_height_m", a.shoulder_height_m if a else math.nan),
-        _kv("dowel_head_gap_m", a.dowel_gaps_m[0] if a else math.nan),
-        _kv("dowel_mid_back_gap_m", a.dowel_gaps_m[1] if a else math.nan),
-        _kv("dowel_tailbone_gap_m", a.dowel_gaps_m[2] if a else math.nan),
+        _kv("dowel_head_gap_m", report.dowel.head_gap_m),
+        _kv("dowel_mid_back_gap_m", report.dowel.mid_back_gap_m),
+        _kv("dowel_tailbone_gap_m", report.dowel.tailbone_gap_m),
+        _kv("dowel_lumbar_gap_m", report.dowel.lumbar_gap_m),
     ]
     statuses = [
         DiagnosticStatus(

@@ -6,6 +6,7 @@ in messages.py and the README), each stamped with the skeleton's capture stamp.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 from diagnostic_msgs.msg import DiagnosticArray
@@ -14,8 +15,10 @@ from rclpy.time import Time
 from sensor_msgs.msg import PointCloud2
 
 from ..alignment import CUE_FOR_FAULT, HingeEngine
-from ..messages import MessageError, cloud_to_skeleton, rep_to_msg, report_to_msg
+from ..messages import MessageError, cloud_to_back_profile, cloud_to_skeleton, rep_to_msg, report_to_msg
 from .common import REP_QOS, REPORT_QOS, SENSOR_QOS, declare_schema, run_node
+
+BACK_BUFFER = 30  # frames: one second of back profiles waiting for their skeleton
 
 
 class AlignmentNode(Node):
@@ -25,7 +28,16 @@ class AlignmentNode(Node):
         self.reps_published = 0
         self._report_pub = self.create_publisher(DiagnosticArray, "alignment/report", REPORT_QOS)
         self._rep_pub = self.create_publisher(DiagnosticArray, "alignment/rep", REP_QOS)
+        # Back profiles wait here for the skeleton of the same frame (matched by capture stamp);
+        # the buffer is bounded, so a profile whose skeleton never comes falls out.
+        self._backs: OrderedDict[tuple[int, int], PointCloud2] = OrderedDict()
+        self.create_subscription(PointCloud2, "skeleton/back_profile", self._on_back, SENSOR_QOS)
         self.create_subscription(PointCloud2, "skeleton", self._on_skeleton, SENSOR_QOS)
+
+    def _on_back(self, msg: PointCloud2) -> None:
+        self._backs[(msg.header.stamp.sec, msg.header.stamp.nanosec)] = msg
+        while len(self._backs) > BACK_BUFFER:
+            self._backs.popitem(last=False)
 
     def _on_params(self, changed: dict) -> None:
         self.engine.set_params(changed)
@@ -38,7 +50,14 @@ class AlignmentNode(Node):
             self.get_logger().error(str(exc), throttle_duration_sec=5.0)
             return
         t = Time.from_msg(msg.header.stamp).nanoseconds * 1e-9
-        report = self.engine.update(t, landmarks)
+        back_msg = self._backs.pop((msg.header.stamp.sec, msg.header.stamp.nanosec), None)
+        back = None
+        if back_msg is not None:
+            try:
+                back = cloud_to_back_profile(back_msg)
+            except MessageError as exc:
+                self.get_logger().error(str(exc), throttle_duration_sec=5.0)
+        report = self.engine.update(t, landmarks, back)
         self._report_pub.publish(report_to_msg(report, msg.header, CUE_FOR_FAULT))
         if report.completed_rep is not None:
             self._rep_pub.publish(rep_to_msg(report.completed_rep, msg.header))

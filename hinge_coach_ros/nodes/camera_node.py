@@ -26,7 +26,7 @@ from visualization_msgs.msg import Marker, MarkerArray
 
 from ..athlete import AthleteSpec, generate
 from ..landmarks import BONES, INDEX
-from ..messages import skeleton_to_cloud
+from ..messages import back_profile_to_cloud, skeleton_to_cloud
 from ..session_io import SkeletonStream, embedded_session_path, read_session
 from ..sources import Frame, Intrinsics, LatestFrame, RealSenseSource, SourceError, VideoSource
 from .common import SENSOR_QOS, declare_schema, run_node
@@ -83,6 +83,7 @@ class CameraNode(Node):
         self._last_images_s = 0.0
         self._topic_frames: dict[str, deque] = {}
         self._skeleton_pub = self.create_publisher(PointCloud2, "skeleton", SENSOR_QOS)
+        self._back_pub = self.create_publisher(PointCloud2, "skeleton/back_profile", SENSOR_QOS)
         self._marker_pub = self.create_publisher(MarkerArray, "skeleton/markers", SENSOR_QOS)
         self._diag_pub = self.create_publisher(DiagnosticArray, "diagnostics", 10)
         self.create_timer(1.0, self._publish_diagnostics)
@@ -174,6 +175,8 @@ class CameraNode(Node):
         header = Header(stamp=stamp.to_msg(), frame_id=FRAME_ID)
         if skeleton is not None:
             self._pose_ms.append(skeleton.timings.pose_ms)
+            if skeleton.back is not None:  # first, so it is there when the skeleton of its frame arrives
+                self._back_pub.publish(back_profile_to_cloud(skeleton.back, header))
             self._publish_skeleton(skeleton.landmarks, header)
         else:
             empty = np.full((33, 4), np.nan)
