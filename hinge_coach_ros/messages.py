@@ -96,6 +96,26 @@ def cloud_to_back_profile(msg: PointCloud2) -> BackProfile:
     return BackProfile(xyz, np.isfinite(xyz).all(axis=1), points["fraction"].astype(float))
 
 
+def colored_cloud(points: np.ndarray, rgb: np.ndarray, header: Header) -> PointCloud2:
+    """An organized (H, W) cloud with x, y, z float32 and rgb packed in a float32, as RViz reads it."""
+    h, w = points.shape[:2]
+    data = np.zeros((h, w), dtype=[("x", "<f4"), ("y", "<f4"), ("z", "<f4"), ("rgb", "<u4")])
+    data["x"], data["y"], data["z"] = points[..., 0], points[..., 1], points[..., 2]
+    c = rgb.astype(np.uint32)
+    data["rgb"] = (c[..., 0] << 16) | (c[..., 1] << 8) | c[..., 2]
+    msg = PointCloud2(header=header, height=h, width=w, is_bigendian=False, is_dense=False)
+    msg.fields = [
+        PointField(name="x", offset=0, datatype=PointField.FLOAT32, count=1),
+        PointField(name="y", offset=4, datatype=PointField.FLOAT32, count=1),
+        PointField(name="z", offset=8, datatype=PointField.FLOAT32, count=1),
+        PointField(name="rgb", offset=12, datatype=PointField.FLOAT32, count=1),
+    ]
+    msg.point_step = 16
+    msg.row_step = 16 * w
+    msg.data = data.tobytes()
+    return msg
+
+
 def _kv(key: str, value: float | int | str | bool) -> KeyValue:
     if isinstance(value, float):
         text = "nan" if not math.isfinite(value) else f"{value:.3f}"

@@ -42,6 +42,7 @@ def test_colcon_build_gives_an_importable_extension(tmp_path, symlink):
     assert build.returncode == 0, build.stdout[-2000:] + build.stderr[-2000:]
     share = ws / "install" / "hinge_coach_ros" / "share" / "hinge_coach_ros"
     assert (share / "launch" / "coach.launch.py").exists() and (share / "config" / "coach.yaml").exists()
+    assert (share / "rviz" / "coach.rviz").exists()
     for exe in ("camera_node", "alignment_node", "feedback_node", "hinge-coach"):
         assert (ws / "install" / "hinge_coach_ros" / "lib" / "hinge_coach_ros" / exe).exists()
     probe = (

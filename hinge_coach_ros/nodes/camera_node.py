@@ -25,8 +25,9 @@ from std_msgs.msg import ColorRGBA, Header
 from visualization_msgs.msg import Marker, MarkerArray
 
 from ..athlete import AthleteSpec, generate
+from ..kernels import deproject_depth
 from ..landmarks import BONES, INDEX
-from ..messages import back_profile_to_cloud, skeleton_to_cloud
+from ..messages import back_profile_to_cloud, colored_cloud, skeleton_to_cloud
 from ..session_io import SkeletonStream, embedded_session_path, read_session
 from ..sources import Frame, Intrinsics, LatestFrame, RealSenseSource, SourceError, VideoSource
 from .common import SENSOR_QOS, declare_schema, run_node
@@ -38,6 +39,8 @@ COLOR_TOPIC = "camera/color/image_raw"
 COLOR_INFO_TOPIC = "camera/color/camera_info"
 DEPTH_TOPIC = "camera/aligned_depth_to_color/image_raw"
 DEPTH_INFO_TOPIC = "camera/aligned_depth_to_color/camera_info"
+POINTS_TOPIC = "camera/depth/color/points"
+CLOUD_STRIDE = 4  # every 4th pixel: 160x120 points, enough to see the person and the floor in RViz
 
 
 def load_stream(params: dict[str, Any]) -> SkeletonStream:
@@ -110,6 +113,7 @@ class CameraNode(Node):
                     (COLOR_INFO_TOPIC, CameraInfo),
                     (DEPTH_TOPIC, Image),
                     (DEPTH_INFO_TOPIC, CameraInfo),
+                    (POINTS_TOPIC, PointCloud2),
                 )
             }
         self.create_timer(1.0 / (2.0 * float(self.params["fps"])), self._poll)
@@ -209,6 +213,13 @@ class CameraNode(Node):
             self._image_pubs[DEPTH_TOPIC].publish(
                 Image(header=header, height=h, width=w, encoding="16UC1", step=2 * w, data=depth_mm.tobytes())
             )
+            if frame.intrinsics is not None and self._image_pubs[POINTS_TOPIC].get_subscription_count() > 0:
+                k = frame.intrinsics
+                points = deproject_depth(
+                    frame.depth_m, (k.fx, k.fy, k.cx, k.cy), depth_scale=1.0, stride=CLOUD_STRIDE
+                )
+                rgb = frame.color_rgb[::CLOUD_STRIDE, ::CLOUD_STRIDE]
+                self._image_pubs[POINTS_TOPIC].publish(colored_cloud(points, rgb, header))
 
     # -- 'topics': a running realsense-ros driver ------------------------------
 
