@@ -210,3 +210,71 @@ def run_benchmarks(repeats: int = 200, quick: bool = False) -> list[tuple[str, f
             f"{100 * work_ref / pose_s:.1f}%"
         )
     return rows
+
+
+def run_camera_benchmark(recording: str, frames: int = 150, align: bool = False) -> dict[str, float]:
+    """The camera node's per-frame time split on a RealSense recording, and its overhead over pose.
+
+    Every stage runs the node's own code: the pyrealsense2 pipeline (capture and
+    decode, optional rs.align, conversion), BlazePose, lifting with the back
+    profile, the one-euro filter, and message packing plus a DDS publish.
+    """
+    import rclpy
+    from rclpy.context import Context
+    from rclpy.node import Node
+    from sensor_msgs.msg import PointCloud2
+    from std_msgs.msg import Header
+
+    from .camera_pipeline import CameraPipeline
+    from .messages import back_profile_to_cloud, skeleton_to_cloud
+    from .pose import PoseEstimator
+    from .sources import RealSenseSource
+
+    source = RealSenseSource(recording=recording, align=align)
+    pipeline = CameraPipeline(PoseEstimator())
+    context = Context()
+    rclpy.init(context=context)
+    node = Node("camera_benchmark", context=context)
+    skeleton_pub = node.create_publisher(PointCloud2, "skeleton", 2)
+    back_pub = node.create_publisher(PointCloud2, "skeleton/back_profile", 2)
+    stages: dict[str, list[float]] = {
+        k: [] for k in ("capture", "align", "convert", "pose", "lift", "filter", "publish")
+    }
+    found = 0
+    try:
+        for _ in range(frames):
+            frame = source.read()
+            if frame is None:
+                break
+            skeleton = pipeline.process(frame)
+            start = time.perf_counter()
+            header = Header(stamp=node.get_clock().now().to_msg(), frame_id="camera_color_optical_frame")
+            if skeleton is not None:
+                found += 1
+                if skeleton.back is not None:
+                    back_pub.publish(back_profile_to_cloud(skeleton.back, header))
+                skeleton_pub.publish(skeleton_to_cloud(skeleton.landmarks, header))
+            publish_ms = 1000.0 * (time.perf_counter() - start)
+            for key, value in source.last_timings_ms.items():
+                stages[key].append(value)
+            if skeleton is not None:
+                stages["pose"].append(skeleton.timings.pose_ms)
+                stages["lift"].append(skeleton.timings.lift_ms)
+                stages["filter"].append(skeleton.timings.filter_ms)
+                stages["publish"].append(publish_ms)
+    finally:
+        source.close()
+        pipeline.estimator.close()
+        node.destroy_node()
+        rclpy.shutdown(context=context)
+    medians = {k: float(np.median(v)) if v else float("nan") for k, v in stages.items()}
+    overhead = sum(v for k, v in medians.items() if k != "pose")
+    print(f"{'stage':<10} {'median ms':>10}   ({found} frames with a person, {len(stages['capture'])} read)")
+    for key, value in medians.items():
+        print(f"{key:<10} {value:>10.2f}")
+    ratio = overhead / medians["pose"]
+    print(
+        f"camera node overhead beyond pose: {overhead:.2f} ms = {100 * ratio:.0f}% of one inference "
+        "(target <= 25%)"
+    )
+    return {**medians, "overhead_ratio": ratio}

@@ -74,6 +74,7 @@ class RealSenseSource:
         self._pipeline = None
         self._aligner = rs.align(rs.stream.color) if align else None
         self._number = 0
+        self.last_timings_ms: dict[str, float] = {}  # capture, align, convert of the last frame
         self.depth_scale = 0.001
         self.intrinsics: Intrinsics | None = None
         self.open()
@@ -120,6 +121,7 @@ class RealSenseSource:
         """The next frame; None at the end of a recording. SourceError when the camera stops answering."""
         if self._pipeline is None:
             self.open()
+        start = time.perf_counter()
         try:
             ok, frames = self._pipeline.try_wait_for_frames(self.timeout_ms)
         except RuntimeError as exc:
@@ -129,13 +131,20 @@ class RealSenseSource:
                 return None  # played to the end
             self.close()
             raise SourceError(f"RealSense sent no frame for {self.timeout_ms} ms (unplugged?)")
+        captured = time.perf_counter()
         if self._aligner is not None:
             frames = self._aligner.process(frames)
+        aligned = time.perf_counter()
         color, depth = frames.get_color_frame(), frames.get_depth_frame()
         if not color or not depth:
             raise SourceError("RealSense frame set without color or depth")
         self._number += 1
         depth_m = np.asanyarray(depth.get_data()).astype(np.float32) * self.depth_scale
+        self.last_timings_ms = {
+            "capture": 1000.0 * (captured - start),
+            "align": 1000.0 * (aligned - captured),
+            "convert": 1000.0 * (time.perf_counter() - aligned),
+        }
         return Frame(
             stamp_s=color.get_timestamp() / 1000.0,
             number=self._number,
