@@ -493,3 +493,35 @@ def expected_depth_rms_m(z_m: float, model: DepthModel | None = None) -> float:
     """The depth noise the model gives at distance z (first order)."""
     dm = model or DepthModel()
     return z_m * z_m * dm.subpixel_rms_px / (dm.stereo_focal_px * dm.baseline_m)
+
+
+def benchmark(frames: int = 60, workers: int = 2, preset: str = "dowel") -> dict[str, float]:
+    """Frames per second of the whole RGB-D frame (body, scene, ray casting, depth artefacts).
+
+    Measured in one run: the same frames rendered in this process, then by
+    ``workers`` processes, so the ratio is meaningful on a noisy machine.
+    """
+    import time
+
+    from .athlete import generate
+    from .rs_recording import render_frames, render_pool
+
+    spec = AthleteSpec(preset=preset, reps=1)
+    session = generate(spec)
+    session.poses = [session.poses[i % len(session.poses)] for i in range(frames)]
+    start = time.perf_counter()
+    for _ in render_frames(spec, session, None):
+        pass
+    one = frames / (time.perf_counter() - start)
+    result = {"frames": float(frames), "fps_1_process": one}
+    if workers > 1:
+        pool = render_pool(workers)
+        try:
+            list(pool.imap(abs, range(workers)))  # start the workers before timing
+            start = time.perf_counter()
+            for _ in render_frames(spec, session, pool):
+                pass
+            result[f"fps_{workers}_processes"] = frames / (time.perf_counter() - start)
+        finally:
+            pool.terminate()
+    return result

@@ -19,6 +19,7 @@ into the user's cache directory and reused afterwards.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import multiprocessing
@@ -332,8 +333,13 @@ def embedded_rgbd_session(spec: AthleteSpec = RGBD_DEMO_SPEC, workers: int | Non
     directory = cache_dir() / f"rgbd-{_spec_key(spec)}"
     path = directory / RECORDING_NAME
     done = directory / "complete"
-    if not done.is_file():
-        directory.mkdir(parents=True, exist_ok=True)
-        write_rgbd_session(spec, directory, workers)
-        done.write_text("rendered by hinge_coach_ros\n")
+    if done.is_file():
+        return path
+    directory.mkdir(parents=True, exist_ok=True)
+    # One renderer at a time: a second process waits, then finds it done.
+    with open(directory / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.is_file():
+            write_rgbd_session(spec, directory, workers)
+            done.write_text("rendered by hinge_coach_ros\n")
     return path
