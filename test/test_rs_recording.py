@@ -93,7 +93,7 @@ def test_pipeline_playback_and_why_not_to_align(recording, five_frames):
         both = (aligned > 0) & (depth > 0)
         assert (aligned[both] == depth[both]).mean() > 0.95  # mostly the same pixel; some shift by one
         empty_rows = np.where((aligned == 0).all(axis=1) & (depth > 0).any(axis=1))[0]
-        assert len(empty_rows) > 10  # the stripes align adds
+        assert len(empty_rows) >= 3  # the stripes align adds
     n, (depth, _, distance) = next(iter(seen.items()))
     assert distance == pytest.approx(depth[240, 320] * 0.001, abs=1e-6)
 
