@@ -86,6 +86,32 @@ def _cmd_bench_render(ns: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_check_pose(ns: argparse.Namespace) -> int:
+    from .athlete import PRESETS, AthleteSpec, CameraPlacement
+    from .pose_check import check_blazepose
+
+    presets = sorted(PRESETS) if ns.preset == "all" else [ns.preset]
+    views = ("side", "oblique45") if ns.view == "all" else (ns.view,)
+    print(f"{'preset':<11} {'view':<10} {'frames':>6} {'found':>7} {'median px':>9} {'p90 px':>7}")
+    worst = 1.0
+    for preset in presets:
+        for view in views:
+            spec = AthleteSpec(
+                preset=preset,
+                reps=ns.reps,
+                faults={2: {"rounded_back": 20.0}} if ns.reps >= 2 else {},
+                camera=CameraPlacement(view=view, distance_m=ns.distance_m),
+                landmark_noise_m=0.0,
+            )
+            r = check_blazepose(spec, stride=ns.stride)
+            worst = min(worst, r.found_fraction)
+            print(
+                f"{preset:<11} {view:<10} {r.frames:>6} {100 * r.found_fraction:>6.1f}% "
+                f"{r.median_error_px:>9.1f} {r.p90_error_px:>7.1f}"
+            )
+    return 0 if worst >= 0.95 else 1
+
+
 def _cmd_analyze(ns: argparse.Namespace) -> int:
     import json
 
@@ -173,6 +199,16 @@ def parser() -> argparse.ArgumentParser:
     bench_render.add_argument("--workers", type=int, default=2)
     bench_render.add_argument("--preset", choices=sorted(PRESETS), default="dowel")
     bench_render.set_defaults(func=_cmd_bench_render)
+
+    check_pose = sub.add_parser(
+        "check-pose", help="run BlazePose on the rendered athlete and compare with the truth (pixels)"
+    )
+    check_pose.add_argument("--preset", choices=["all", *sorted(PRESETS)], default="all")
+    check_pose.add_argument("--view", choices=("all", "side", "oblique45"), default="all")
+    check_pose.add_argument("--reps", type=int, default=2, help="rep 2 has a rounded back")
+    check_pose.add_argument("--distance-m", type=float, default=3.0)
+    check_pose.add_argument("--stride", type=int, default=1, help="every n-th frame (1: all, tracking mode)")
+    check_pose.set_defaults(func=_cmd_check_pose)
 
     analyze = sub.add_parser("analyze", help="run the alignment engine offline on a skeleton CSV")
     analyze.add_argument("input")

@@ -37,8 +37,9 @@ from .athlete import RGBD_DEMO_SPEC, AthleteSpec, Session, body_at, generate
 from .render import Intrinsics, Renderer, rgbd_frame
 
 RECORDING_NAME = "rgbd.db3"
-# Bump when the rendering or the truth changes, so cached sessions are rebuilt.
-RENDER_VERSION = 1
+# Cached sessions are keyed by the spec and by the source of the modules that
+# make them, so a changed body model, renderer or truth writer renders anew.
+_SOURCES = ("athlete.py", "render.py", "rs_recording.py", "session_io.py")
 
 
 class RecordingError(RuntimeError):
@@ -324,8 +325,10 @@ def cache_dir() -> Path:
 
 
 def _spec_key(spec: AthleteSpec) -> str:
-    text = json.dumps({"spec": asdict(spec), "version": RENDER_VERSION}, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
+    digest = hashlib.sha256(json.dumps(asdict(spec), sort_keys=True, default=str).encode())
+    for name in _SOURCES:
+        digest.update((Path(__file__).parent / name).read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def embedded_rgbd_session(spec: AthleteSpec = RGBD_DEMO_SPEC, workers: int | None = None) -> Path:

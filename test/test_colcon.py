@@ -10,7 +10,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 COLCON = shutil.which("colcon", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]))
-SKIP = {".venv", "build", "install", "log", ".git", ".pytest_cache", ".ruff_cache", ".hypothesis", "__pycache__"}
+SKIP = {
+    ".venv", "build", "install", "log", ".git", ".pytest_cache", ".ruff_cache", ".hypothesis", "__pycache__"
+}
 
 
 def _copy_package(dst: Path) -> None:
@@ -25,7 +27,8 @@ def _copy_package(dst: Path) -> None:
 def test_colcon_build_gives_an_importable_extension(tmp_path, symlink):
     ws = tmp_path / "ws"
     _copy_package(ws / "src" / "hinge_coach_ros")
-    cmd = [COLCON, "build", "--event-handlers", "console_direct-"] + (["--symlink-install"] if symlink else [])
+    cmd = [COLCON, "build", "--event-handlers", "console_direct-"]
+    cmd += ["--symlink-install"] if symlink else []
     build = subprocess.run(cmd, cwd=ws, capture_output=True, text=True, timeout=600)
     assert build.returncode == 0, build.stdout[-2000:] + build.stderr[-2000:]
     share = ws / "install" / "hinge_coach_ros" / "share" / "hinge_coach_ros"

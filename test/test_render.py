@@ -12,6 +12,7 @@ from hinge_coach_ros.athlete import (
     generate,
     landmarks_world,
 )
+from hinge_coach_ros.pose_check import BODY_LANDMARKS
 from hinge_coach_ros.render import (
     _MAT_INDEX,
     DepthModel,
@@ -141,22 +142,6 @@ def test_intrinsics_project_like_a_pinhole():
     )
 
 
-BODY = [
-    "nose",
-    "left_ear",
-    "left_shoulder",
-    "left_elbow",
-    "left_hip",
-    "right_hip",
-    "left_knee",
-    "right_knee",
-    "left_ankle",
-    "right_ankle",
-    "left_heel",
-    "left_foot_index",
-]
-
-
 @pytest.mark.parametrize("view", ["side", "oblique45"])
 @pytest.mark.parametrize("preset", sorted(PRESETS))
 def test_blazepose_finds_the_athlete(renderer, pose_model, preset, view):
@@ -183,7 +168,7 @@ def test_blazepose_finds_the_athlete(renderer, pose_model, preset, view):
         found += 1
         detected = np.array([[p.x * 640, p.y * 480] for p in result.pose_landmarks.landmark])
         truth = renderer.intr.project(landmarks_world(body) @ rot.T + trans)
-        errors += [np.linalg.norm(detected[INDEX[n]] - truth[INDEX[n]]) for n in BODY]
+        errors += [np.linalg.norm(detected[INDEX[n]] - truth[INDEX[n]]) for n in BODY_LANDMARKS]
     assert found == len(samples)
     assert np.median(errors) < 15.0, np.median(errors)
 
