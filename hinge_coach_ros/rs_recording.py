@@ -4,10 +4,11 @@ A recording is what ``rs.recorder`` writes for a RealSense device (rosbag2,
 ``.db3``, pyrealsense2 2.59): a depth stream (z16, 1 mm units) and a colour
 stream (rgb8), both 640x480 at 30 fps, frame numbers from 0. The depth is
 already aligned to colour: it is written with the colour camera's intrinsics
-and an identity depth-to-colour extrinsic, so no align step is needed (an
-``rs.align(rs.stream.color)`` on playback returns the same depth, because the
-depth units travel on every frame and the extrinsics are registered; without
-either, align has nothing to convert with and gives zeros).
+and an identity depth-to-colour extrinsic, so no align step is needed. Depth
+units travel on the sensor (``depth_units`` option) and on every frame:
+without them playback reports a depth scale of 0 and ``rs.align`` turns all
+depth into zeros. Even with them, aligning this already-aligned depth leaves
+empty rows and columns (align's pixel-corner rounding), so do not align it.
 
 Next to it, ``<name>.truth.json`` holds what the athlete knows for every frame
 (see ``session_io.write_rgbd_truth`` and the README).
