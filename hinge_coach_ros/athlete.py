@@ -419,11 +419,69 @@ class Body:
     stance_half_m: float
 
 
-def _hang_arms(g: dict[str, np.ndarray], h: float) -> None:
-    """The arms hang from the shoulders under gravity (the hands hold the dowel / load)."""
-    g["elbow"] = g["shoulder"] + np.array([0.0, -UPPER_ARM * h])
-    g["wrist"] = g["elbow"] + np.array([0.0, -FOREARM * h])
-    g["hand"] = g["wrist"] + np.array([0.0, -0.5 * HAND * h])
+def _shoulder_3d(g: dict, h: float, sign: float) -> np.ndarray:
+    return np.array([*g["shoulder"], sign * 0.5 * SHOULDER_WIDTH * h])
+
+
+def _hang_arms(g: dict, h: float) -> None:
+    """The arms hang from the shoulders under gravity (the hands hold the load)."""
+    arms = {}
+    for side, sign in (("left", -1.0), ("right", 1.0)):
+        half = 0.5 * SHOULDER_WIDTH * h
+        shoulder = _shoulder_3d(g, h, sign)
+        elbow = np.array([shoulder[0], shoulder[1] - UPPER_ARM * h, sign * half * 1.02])
+        wrist = np.array([shoulder[0], elbow[1] - FOREARM * h, sign * half * 0.95])
+        hand = np.array([shoulder[0], wrist[1] - 0.5 * HAND * h, sign * half * 0.93])
+        arms[side] = (elbow, wrist, hand)
+    g["arms"] = arms
+
+
+def _reach(shoulder: np.ndarray, target: np.ndarray, pole: np.ndarray, h: float) -> tuple:
+    """Two-link arm from the shoulder to a wrist target, the elbow bent toward ``pole``."""
+    l1, l2 = UPPER_ARM * h, FOREARM * h
+    v = target - shoulder
+    d = float(np.linalg.norm(v))
+    u = v / d
+    d = min(d, 0.999 * (l1 + l2))  # out of reach: the arm stretches toward it
+    a = (l1 * l1 - l2 * l2 + d * d) / (2.0 * d)
+    b = math.sqrt(max(l1 * l1 - a * a, 0.0))
+    p = pole - (pole @ u) * u
+    p /= np.linalg.norm(p)
+    elbow = shoulder + a * u + b * p
+    wrist = shoulder + d * u
+    return elbow, wrist
+
+
+def _grip_dowel(g: dict, h: float) -> None:
+    """Dowel drill grip: the near (left) hand holds the dowel at the low back, the far
+    (right) hand behind the neck; elbows out to the side."""
+    profile, labels, _, _ = _back_profile_2d(g, h)
+    centre, d, n, _ = _dowel_line_2d(profile, labels, float(g["spine_t"][0]))
+    nl, nt = int(g["n_lumbar"]), int(g["n_thoracic"])
+    grips = {"left": g["spine"][nl // 2], "right": g["spine"][-1]}
+    trunk_up = _dir(float(g["spine_t"][nl - 1 + nt]))
+    arms = {}
+    for side, sign in (("left", -1.0), ("right", 1.0)):
+        # The hand closes around the dowel (2.5 cm) just behind the line, opposite its spine level.
+        on_line = centre + ((grips[side] - centre) @ d) * d
+        hand2 = on_line + (0.0125 + 0.01) * n
+        hand = np.array([*hand2, sign * 0.03])
+        shoulder = _shoulder_3d(g, h, sign)
+        toward = _unit(shoulder - hand)
+        wrist_target = hand + 0.5 * HAND * h * toward
+        out = np.array([0.0, 0.0, sign])
+        pole = out + (np.array([*n, 0.0]) if side == "left" else np.array([*trunk_up, 0.0]))
+        elbow, wrist = _reach(shoulder, wrist_target, pole, h)
+        hand = wrist + 0.5 * HAND * h * _unit(hand - wrist)
+        arms[side] = (elbow, wrist, hand)
+    g["arms"] = arms
+
+
+def _place_arms(g: dict, h: float, grip: str) -> None:
+    if grip == "dowel":
+        _grip_dowel(g, h)
+    else:
+        _hang_arms(g, h)
 
 
 def _pose_geometry(pose: Pose, h: float) -> dict[str, np.ndarray]:
@@ -463,7 +521,7 @@ def _pose_geometry(pose: Pose, h: float) -> dict[str, np.ndarray]:
     head_deg = cervical_t[-1]
     g["head_deg"] = np.array(head_deg)
     g["head_centre"] = cervical[-1] + h * (0.035 * _dir(head_deg) + 0.008 * _dir(head_deg + 90.0))
-    _hang_arms(g, h)
+    _hang_arms(g, h)  # placed for real once the body is balanced
     g["heel"] = np.array([-0.25 * FOOT * h, 0.012 * h])
     g["toe"] = np.array([0.75 * FOOT * h, 0.012 * h])
     return g
@@ -507,10 +565,15 @@ def _com_2d(g: dict[str, np.ndarray], h: float) -> np.ndarray:
         along("abdomen", axis_shift(0), axis_shift(nl - 1)),
         along("thorax", axis_shift(nl - 1), t1),
         along("head_neck", t1, g["head_centre"] + 0.035 * h * _dir(float(g["head_deg"]))),
-        along("upper_arm", g["shoulder"], g["elbow"]),
-        along("forearm", g["elbow"], g["wrist"]),
-        along("hand", g["wrist"], g["wrist"] + HAND * h * np.array([0.0, -1.0])),
     ]
+    for elbow, wrist, hand in g["arms"].values():  # one arm at a time: they may differ
+        for name, a, b in (
+            ("upper_arm", g["shoulder"], elbow[:2]),
+            ("forearm", elbow[:2], wrist[:2]),
+            ("hand", wrist[:2], wrist[:2] + 2.0 * (hand[:2] - wrist[:2])),
+        ):
+            m, p = along(name, a, b)
+            parts.append((0.5 * m, p))
     total = sum(m for m, _ in parts)
     return sum(m * p for m, p in parts) / total
 
@@ -527,19 +590,20 @@ _ABOVE_ANKLE = ("knee", "hip", "sacral_base", "spine", "shoulder", "head_centre"
 _ANGLES = ("spine_t", "head_deg", "pelvis_deg")
 
 
-def _balance(g: dict[str, np.ndarray], pose: Pose, h: float) -> float:
+def _balance(g: dict, pose: Pose, h: float, grip: str = "hang") -> float:
     """Tip everything above the ankles so the centre of mass sits at the target; returns degrees.
 
     The tip that puts the centre of mass above the ankles at the target has a
-    closed form; the hanging arms stay vertical, which moves the centre of mass
-    a little, so two passes get it within a fraction of a millimetre.
+    closed form; the arms then hang (or hold the dowel) anew, which moves the
+    centre of mass a little, so a few passes get it within a fraction of a millimetre.
     """
     foot_mass = 2.0 * SEGMENT_MASS["foot"][0]
     foot_com = 0.5 * (g["heel"] + g["toe"])  # mid-foot
     ankle = g["ankle"]
     want_rest_x = (float(foot_com[0]) + pose.com_offset_m - foot_mass * foot_com[0]) / (1.0 - foot_mass)
     total = 0.0
-    for _ in range(2):
+    _place_arms(g, h, grip)
+    for _ in range(3):
         rest = (_com_2d(g, h) - foot_mass * foot_com) / (1.0 - foot_mass)  # above the ankles
         d = rest - ankle
         r = float(np.hypot(d[0], d[1]))
@@ -549,42 +613,17 @@ def _balance(g: dict[str, np.ndarray], pose: Pose, h: float) -> float:
             g[name] = _rotate_about(g[name], ankle, delta)
         for name in _ANGLES:
             g[name] = g[name] + delta
-        _hang_arms(g, h)
+        _place_arms(g, h, grip)
         total += delta
     return total
 
 
-def body_at(pose: Pose, height_m: float, stance_width_m: float | None = None) -> Body:
-    """The balanced body for one posture."""
-    h = height_m
-    g = _pose_geometry(pose, h)
-    balance = _balance(g, pose, h)
-    stance_half = 0.5 * (stance_width_m if stance_width_m is not None else HIP_WIDTH * h)
+HEAD_RADII = np.array([0.065, 0.055, 0.045])  # up, forward, sideways, fractions of height
 
-    def w(p2: np.ndarray, z: float = 0.0) -> np.ndarray:
-        p2 = np.asarray(p2, dtype=float)
-        return np.concatenate([p2, np.full(p2.shape[:-1] + (1,), z)], axis=-1)
 
-    joints: dict[str, np.ndarray] = {}
-    hip_half = 0.5 * HIP_WIDTH * h
-    for side, sign in (("left", -1.0), ("right", 1.0)):
-        joints[f"{side}_hip"] = w(g["hip"], sign * hip_half)
-        joints[f"{side}_knee"] = w(g["knee"], sign * 0.5 * (hip_half + stance_half))
-        joints[f"{side}_ankle"] = w(g["ankle"], sign * stance_half)
-        joints[f"{side}_heel"] = w(g["heel"], sign * stance_half)
-        joints[f"{side}_toe"] = w(g["toe"], sign * stance_half * 1.1)
-        joints[f"{side}_shoulder"] = w(g["shoulder"], sign * 0.5 * SHOULDER_WIDTH * h)
-        joints[f"{side}_elbow"] = w(g["elbow"], sign * 0.5 * SHOULDER_WIDTH * h * 1.02)
-        joints[f"{side}_wrist"] = w(g["wrist"], sign * 0.5 * SHOULDER_WIDTH * h * 0.95)
-        joints[f"{side}_hand"] = w(g["hand"], sign * 0.5 * SHOULDER_WIDTH * h * 0.93)
+def _back_profile_2d(g: dict, h: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Midline back surface (sacrum to crown) with region labels, and the torso volume's axis and radii."""
     nl, nt = int(g["n_lumbar"]), int(g["n_thoracic"])
-    spine = w(g["spine"])
-    joints["sacral_base"] = spine[0]
-    joints["thoracolumbar"] = spine[nl - 1]
-    joints["mid_thoracic"] = spine[nl - 1 + nt // 2]
-    joints["t1"] = spine[nl - 1 + nt]
-    joints["neck_top"] = spine[-1]
-
     # The torso volume: its axis lies in front of the spine so that its back
     # surface (axis + half depth, posterior) is the back-tissue offset of the spine.
     torso_idx = np.arange(0, nl + nt)
@@ -602,15 +641,14 @@ def body_at(pose: Pose, height_m: float, stance_width_m: float | None = None) ->
     spine_back[: nl + nt] = torso_axis[1:] + depth * post
     head_deg = float(g["head_deg"])
     head_up, head_fwd = _dir(head_deg), _dir(head_deg + 90.0)
-    head_radii = h * np.array([0.065, 0.055, 0.045])
-    head_centre2 = g["head_centre"]
+    radii = h * HEAD_RADII
     arc = np.radians(np.linspace(-40.0, 70.0, 8))  # back of the head, from the nape up to the crown
     head_back = (
-        head_centre2
-        + (-np.cos(arc))[:, None] * head_radii[1] * head_fwd
-        + np.sin(arc)[:, None] * head_radii[0] * head_up
+        g["head_centre"]
+        + (-np.cos(arc))[:, None] * radii[1] * head_fwd
+        + np.sin(arc)[:, None] * radii[0] * head_up
     )
-    profile2 = np.vstack([sacrum, spine_back, head_back])
+    profile = np.vstack([sacrum, spine_back, head_back])
     labels = np.concatenate(
         [
             [0],
@@ -619,7 +657,46 @@ def body_at(pose: Pose, height_m: float, stance_width_m: float | None = None) ->
             np.full(len(spine_back) - nl - nt, 3),
             np.full(len(head_back), 4),
         ]
-    )
+    ).astype(int)
+    return profile, labels, torso_axis, torso_radius
+
+
+def body_at(pose: Pose, height_m: float, stance_width_m: float | None = None, grip: str = "hang") -> Body:
+    """The balanced body for one posture; ``grip`` "dowel" puts the hands on the dowel."""
+    if grip not in ("hang", "dowel"):
+        raise ValueError(f"grip must be 'hang' or 'dowel', not {grip!r}")
+    h = height_m
+    g = _pose_geometry(pose, h)
+    balance = _balance(g, pose, h, grip)
+    stance_half = 0.5 * (stance_width_m if stance_width_m is not None else HIP_WIDTH * h)
+
+    def w(p2: np.ndarray, z: float = 0.0) -> np.ndarray:
+        p2 = np.asarray(p2, dtype=float)
+        return np.concatenate([p2, np.full(p2.shape[:-1] + (1,), z)], axis=-1)
+
+    joints: dict[str, np.ndarray] = {}
+    hip_half = 0.5 * HIP_WIDTH * h
+    for side, sign in (("left", -1.0), ("right", 1.0)):
+        joints[f"{side}_hip"] = w(g["hip"], sign * hip_half)
+        joints[f"{side}_knee"] = w(g["knee"], sign * 0.5 * (hip_half + stance_half))
+        joints[f"{side}_ankle"] = w(g["ankle"], sign * stance_half)
+        joints[f"{side}_heel"] = w(g["heel"], sign * stance_half)
+        joints[f"{side}_toe"] = w(g["toe"], sign * stance_half * 1.1)
+        joints[f"{side}_shoulder"] = w(g["shoulder"], sign * 0.5 * SHOULDER_WIDTH * h)
+        joints[f"{side}_elbow"], joints[f"{side}_wrist"], joints[f"{side}_hand"] = g["arms"][side]
+    nl, nt = int(g["n_lumbar"]), int(g["n_thoracic"])
+    spine = w(g["spine"])
+    joints["sacral_base"] = spine[0]
+    joints["thoracolumbar"] = spine[nl - 1]
+    joints["mid_thoracic"] = spine[nl - 1 + nt // 2]
+    joints["t1"] = spine[nl - 1 + nt]
+    joints["neck_top"] = spine[-1]
+
+    profile2, labels, torso_axis, torso_radius = _back_profile_2d(g, h)
+    head_deg = float(g["head_deg"])
+    head_up, head_fwd = _dir(head_deg), _dir(head_deg + 90.0)
+    head_radii = h * HEAD_RADII
+    head_centre2 = g["head_centre"]
     head_axes = np.array([[*head_up, 0.0], [*head_fwd, 0.0], [0.0, 0.0, 1.0]])
     com2 = _com_2d(g, h)
     return Body(
@@ -639,6 +716,12 @@ def body_at(pose: Pose, height_m: float, stance_width_m: float | None = None) ->
         height_m=h,
         stance_half_m=stance_half,
     )
+
+
+def body_for(spec: AthleteSpec, pose: Pose) -> Body:
+    """The body of ``spec``'s athlete in one posture (the dowel drill holds the dowel)."""
+    grip = "dowel" if PRESETS[spec.preset].prop == "dowel" else "hang"
+    return body_at(pose, spec.height_m, spec.stance_width_m, grip)
 
 
 def landmarks_world(body: Body) -> np.ndarray:
@@ -683,27 +766,13 @@ class DowelGaps:
     back_dir: np.ndarray  # unit normal of the line pointing behind the athlete (world)
 
 
-def virtual_dowel(body: Body) -> DowelGaps:
-    """Lay the virtual dowel on the back surface, as in the dowel drill.
-
-    The dowel is the straight line through the three contact points of the
-    drill on the back surface: the back of the head (its most posterior
-    point), the mid back (the back surface at mid-thoracic level) and the
-    sacrum, fitted by least squares (with a neutral spine the three are close
-    to collinear and the line touches all of them). Each gap is the distance
-    from the line, positive in front of it (a hollow between back and dowel),
-    negative behind it (the back would push the dowel). The lumbar gap is the
-    deepest point of the low back in front of the line: about a hand's
-    thickness with a neutral spine; it grows when the upper back rounds (the
-    mid back pushes the line back) and when the lumbar spine hyperextends (the
-    hollow deepens).
-    """
-    p = body.back_profile[:, :2]
-    labels = body.back_labels
+def _dowel_line_2d(p: np.ndarray, labels: np.ndarray, sacral_tangent_deg: float):
+    """Least-squares line through head, mid back and sacrum: centre, direction (up the
+    back), unit normal pointing behind the athlete, and the three contact points."""
     sacrum = p[0]
     chord = _unit(p[-1] - sacrum)
     back = np.array([-chord[1], chord[0]])
-    if back @ _posterior(float(body.spine_tangent_deg[0])) < 0:
+    if back @ _posterior(sacral_tangent_deg) < 0:
         back = -back
     head_idx = np.where(labels == 4)[0]
     head = p[head_idx[np.argmax((p[head_idx] - sacrum) @ back)]]
@@ -716,6 +785,28 @@ def virtual_dowel(body: Body) -> DowelGaps:
     n = np.array([-d[1], d[0]])
     if n @ back < 0:
         n = -n
+    return centre, d, n, contacts
+
+
+def virtual_dowel(body: Body) -> DowelGaps:
+    """Lay the virtual dowel on the back surface, as in the dowel drill.
+
+    The dowel is the straight line through the three contact points of the
+    drill on the back surface: the back of the head (its most posterior
+    point), the mid back (the back surface at mid-thoracic level) and the
+    sacrum, fitted by least squares (with a neutral spine the three are close
+    to collinear and the line touches all of them). Each gap is the distance
+    from the line, positive in front of it (a hollow between back and dowel),
+    negative behind it (the back would push the dowel). The lumbar gap is the
+    deepest point of the low back in front of the line: about a hand's
+    thickness with a neutral spine. A rounded back bows behind the line at
+    the mid back (negative mid-back gap; head and tailbone gaps open) and
+    flattens the lumbar hollow (the lumbar gap shrinks); lumbar
+    hyperextension deepens the hollow (the lumbar gap grows).
+    """
+    p = body.back_profile[:, :2]
+    labels = body.back_labels
+    centre, d, n, (head, mid, sacrum) = _dowel_line_2d(p, labels, float(body.spine_tangent_deg[0]))
 
     def gap(q: np.ndarray) -> float:
         return float((centre - q) @ n)
@@ -796,7 +887,7 @@ def generate(spec: AthleteSpec) -> Session:
             lead = rep_faults["hips_rise_first"] * math.sin(math.pi * min(max(u, 0.0), 1.0)) ** 2
             pose = replace(pose, trunk_deg=pose.trunk_deg + lead)
         poses.append(pose)
-        body = body_at(pose, spec.height_m, spec.stance_width_m)
+        body = body_for(spec, pose)
         world = landmarks_world(body)
         optical = world @ rotation.T + translation
         landmarks[i, :, :3] = optical + rng.normal(0.0, spec.landmark_noise_m, optical.shape)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .athlete import AthleteSpec, body_at, generate, landmarks_world
+from .athlete import AthleteSpec, body_for, generate, landmarks_world
 from .landmarks import INDEX
 from .render import Renderer, rgbd_frame
 
@@ -61,7 +61,7 @@ def check_blazepose(spec: AthleteSpec, stride: int = 1) -> PoseCheck:
     frames = found = 0
     with solution.Pose(static_image_mode=False, model_complexity=1) as model:
         for i in range(0, len(session.poses), stride):
-            body = body_at(session.poses[i], spec.height_m, spec.stance_width_m)
+            body = body_for(spec, session.poses[i])
             frame = rgbd_frame(spec, body, i, renderer)
             result = model.process(frame.color)
             frames += 1

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .athlete import RGBD_DEMO_SPEC, AthleteSpec, Session, body_at, generate
+from .athlete import RGBD_DEMO_SPEC, AthleteSpec, Session, body_for, generate
 from .render import Intrinsics, Renderer, rgbd_frame
 
 RECORDING_NAME = "rgbd.db3"
@@ -266,7 +266,7 @@ def _render_task(task: tuple[AthleteSpec, object, int]) -> tuple[int, np.ndarray
     spec, pose, index = task
     if _worker_renderer is None:
         _worker_renderer = Renderer()
-    frame = rgbd_frame(spec, body_at(pose, spec.height_m, spec.stance_width_m), index, _worker_renderer)
+    frame = rgbd_frame(spec, body_for(spec, pose), index, _worker_renderer)
     return index, frame.color, frame.depth
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .athlete import FAULT_UNITS, AthleteSpec, Session, body_at, joint_angles, landmarks_world, virtual_dowel
+from .athlete import FAULT_UNITS, AthleteSpec, Session, body_for, joint_angles, landmarks_world, virtual_dowel
 from .landmarks import INDEX, LANDMARK_NAMES, NUM_LANDMARKS
 
 # Landmarks written to session files: the face beyond nose and ears and the
@@ -224,7 +224,7 @@ def write_rgbd_truth(spec: AthleteSpec, session: Session, intrinsics, path: Path
     }
     joints: dict[str, list] = {name: [] for name in TRUTH_JOINTS}
     for pose in session.poses:
-        body = body_at(pose, spec.height_m, spec.stance_width_m)
+        body = body_for(spec, pose)
         angles = joint_angles(body)
         for k in list(columns)[:8]:
             columns[k].append(round(angles[k], 3))

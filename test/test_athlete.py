@@ -19,6 +19,7 @@ from hinge_coach_ros.athlete import (
     CameraPlacement,
     Pose,
     body_at,
+    body_for,
     generate,
     joint_angles,
     parse_fault,
@@ -118,7 +119,7 @@ def _rep_frames(s, rep, phase):
 
 
 def _truth_at(s, i, spec):
-    body = body_at(s.poses[i], spec.height_m, spec.stance_width_m)
+    body = body_for(spec, s.poses[i])
     return body, joint_angles(body), virtual_dowel(body)
 
 
@@ -146,9 +147,10 @@ def test_segments_keep_their_length_through_a_rep():
 
 def test_clean_reps_keep_the_centre_of_mass_over_mid_foot():
     for preset in PRESETS:
-        s = generate(AthleteSpec(preset=preset, reps=1))
+        spec = AthleteSpec(preset=preset, reps=1)
+        s = generate(spec)
         for i in range(0, len(s.times_s), 7):
-            body = body_at(s.poses[i], 1.75)
+            body = body_for(spec, s.poses[i])
             assert abs(body.com[0] - body.mid_foot[0]) < 0.001, (preset, i)
 
 

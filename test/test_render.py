@@ -9,6 +9,7 @@ from hinge_coach_ros.athlete import (
     CameraPlacement,
     Pose,
     body_at,
+    body_for,
     generate,
     landmarks_world,
 )
@@ -160,7 +161,7 @@ def test_blazepose_finds_the_athlete(renderer, pose_model, preset, view):
     samples = np.linspace(20, len(s.poses) - 20, 6).astype(int)
     found, errors = 0, []
     for i in samples:
-        body = body_at(s.poses[i], spec.height_m)
+        body = body_for(spec, s.poses[i])
         frame = rgbd_frame(spec, body, int(i), renderer)
         result = pose_model.process(frame.color)
         if result.pose_landmarks is None:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from hinge_coach_ros import rs_recording
-from hinge_coach_ros.athlete import AthleteSpec, body_at, generate
+from hinge_coach_ros.athlete import AthleteSpec, body_for, generate
 from hinge_coach_ros.render import Intrinsics, Renderer, rgbd_frame
 from hinge_coach_ros.rs_recording import (
     RealSenseWriter,
@@ -30,7 +30,7 @@ def five_frames():
     renderer = Renderer()
     frames = []
     for i in (0, 40, 60, 80, 100):
-        f = rgbd_frame(spec, body_at(s.poses[i], spec.height_m), i, renderer)
+        f = rgbd_frame(spec, body_for(spec, s.poses[i]), i, renderer)
         frames.append((f.color, f.depth))
     return frames
 
