@@ -24,6 +24,8 @@ FAULT_CASES: dict[str, float] = {
     "banana_back": 15.0,
     "incomplete_lockout": 20.0,
     "fast_descent": 2.0,
+    "toes": 70.0,
+    "heels": 70.0,
 }
 VIEWS = ("side", "oblique45")
 ANGLES = ("trunk_inclination_deg", "hip_flexion_deg", "knee_flexion_deg")

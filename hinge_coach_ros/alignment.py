@@ -131,7 +131,8 @@ DEPTH_CHECKS = ("rounded_back", "no_brace")
 
 LOCKOUT_HOLD_S = 0.5  # lockout is judged over this long after standing tall
 TOP_STALL_S = 0.3  # stopped rising this long near the top: the rep ends there (incomplete lockout)
-SETUP_BASELINE_S = 0.5  # standing this long gives the head-neck baseline
+SETUP_BASELINE_S = 0.5  # standing still this long in setup gives the posture baselines
+BASELINE_FRAMES = 60  # the baselines are medians over the last 2 s of standing still
 
 
 @dataclass
@@ -286,7 +287,10 @@ class HingeEngine:
         self._prev: tuple[float, float] | None = None  # (time, hip flexion)
         self._speed_dps = 0.0
         self._standing_hip_deg = math.inf  # the standing posture's hip flexion
-        self._head_baseline: list[float] = []
+        self._baseline: dict[str, deque[float]] = {
+            "head_neck": deque(maxlen=BASELINE_FRAMES),
+            "trunk": deque(maxlen=BASELINE_FRAMES),
+        }
         self._standing_since: float | None = None
         self._stalled_since: float | None = None
         self._rep: dict | None = None
@@ -345,7 +349,8 @@ class HingeEngine:
             self.phase = "setup"
             self._prev = None
             self._standing_hip_deg = math.inf
-            self._head_baseline = []
+            for values in self._baseline.values():
+                values.clear()
             self._standing_since = None
             for check in self.checks.values():
                 check.reset()
@@ -353,17 +358,28 @@ class HingeEngine:
         return FrameReport(t, True, self.phase, self.rep_count, None, self._unmeasured(), completed)
 
     def _track_standing(self, t: float, a: FrameAngles) -> None:
-        """Baselines taken while the person stands still: hip flexion and head carriage."""
+        """Baselines of the person's own standing posture: hip flexion, head carriage, trunk.
+
+        Head and trunk are judged against them, so a landmark's definition
+        offset (the ear is not the head's axis) and a person's build cancel out.
+        Taken in setup only: a faulty lockout must not become the reference.
+        """
         if self.phase not in ("setup", "lockout"):
             self._standing_since = None
             return
         self._standing_hip_deg = min(self._standing_hip_deg, a.hip_flexion_deg)
-        if abs(self._speed_dps) < float(self.p["bottom_speed_dps"]):
+        if self.phase == "setup" and abs(self._speed_dps) < float(self.p["bottom_speed_dps"]):
             self._standing_since = self._standing_since if self._standing_since is not None else t
-            if t - self._standing_since >= SETUP_BASELINE_S and math.isfinite(a.head_neck_deg):
-                self._head_baseline = (self._head_baseline + [a.head_neck_deg])[-30:]
+            if t - self._standing_since >= SETUP_BASELINE_S:
+                for key, value in (("head_neck", a.head_neck_deg), ("trunk", a.trunk_inclination_deg)):
+                    if math.isfinite(value):
+                        self._baseline[key].append(value)
         else:
             self._standing_since = None
+
+    def _baseline_of(self, key: str) -> float:
+        values = self._baseline[key]
+        return float(np.median(values)) if len(values) >= 5 else math.nan
 
     # -- phases and reps -----------------------------------------------------
 
@@ -491,8 +507,7 @@ class HingeEngine:
         else:
             out["squat"] = (Evaluation(False), moving)
 
-        baseline = float(np.median(self._head_baseline)) if len(self._head_baseline) >= 5 else math.nan
-        head = a.head_neck_deg - baseline  # positive: dropped, negative: cranked up
+        head = a.head_neck_deg - self._baseline_of("head_neck")  # positive: dropped, negative: cranked up
         out["head_down"] = (_above(head, th["head_down_deg"], 5.0, 20.0), moving)
         out["head_up"] = (_above(-head, th["head_up_deg"], 5.0, 20.0), moving)
 
@@ -505,10 +520,8 @@ class HingeEngine:
         after_descent = self.phase in ("bottom", "ascent")
         out["fast_descent"] = (_above(descent_peak, th["fast_descent_speed_dps"], 20.0, 150.0), after_descent)
 
-        out["banana_back"] = (
-            _above(-a.trunk_inclination_deg, th["banana_back_lean_deg"], 2.0, 15.0),
-            at_lockout,
-        )
+        lean_back = self._baseline_of("trunk") - a.trunk_inclination_deg
+        out["banana_back"] = (_above(lean_back, th["banana_back_lean_deg"], 2.0, 15.0), at_lockout)
         # Judged once at the end of the lockout hold (see _finish_rep), not frame by frame.
         out["incomplete_lockout"] = (Evaluation(math.isfinite(hip), hip), False)
         for fault_id in DEPTH_CHECKS:

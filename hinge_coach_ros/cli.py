@@ -30,12 +30,20 @@ def _cmd_run(ns: argparse.Namespace) -> int:
 
 
 def _cmd_synth(ns: argparse.Namespace) -> int:
-    from .athlete import AthleteSpec, CameraPlacement, generate, parse_fault
+    from .athlete import AthleteSpec, CameraPlacement, check_fault, generate, parse_fault
     from .session_io import write_session
 
+    if ns.embedded:
+        from .rs_recording import embedded_rgbd_session
+
+        print(embedded_rgbd_session(workers=ns.workers))
+        return 0
+    if not ns.out_dir:
+        raise ValueError("synth needs OUT_DIR (or --embedded for the default RGB-D session)")
     faults: dict[int, dict[str, float]] = {}
     for text in ns.fault:
         rep, fault_id, magnitude = parse_fault(text)
+        check_fault(fault_id, magnitude)
         faults.setdefault(rep, {})[fault_id] = magnitude
     spec = AthleteSpec(
         preset=ns.preset,
@@ -45,11 +53,61 @@ def _cmd_synth(ns: argparse.Namespace) -> int:
         camera=CameraPlacement(view=ns.view, distance_m=ns.distance_m, height_m=ns.camera_height_m),
         fps=ns.fps,
         seed=ns.seed,
+        tempo=ns.tempo,
+        depth=ns.depth,
+        knee_bend_deg=ns.knee_bend_deg,
+        stance_width_m=ns.stance_width_m,
     )
-    out = Path(ns.out_dir) / "session.csv"
-    write_session(generate(spec), out)
-    print(f"wrote {out} and {out.with_suffix('.truth.json')}")
+    out_dir = Path(ns.out_dir)
+    if ns.format in ("skeleton", "both"):
+        out = out_dir / "session.csv"
+        write_session(generate(spec), out)
+        print(f"wrote {out} and {out.with_suffix('.truth.json')}")
+    if ns.format in ("rgbd", "both"):
+        from .rs_recording import write_rgbd_session
+
+        recording, truth = write_rgbd_session(spec, out_dir, workers=ns.workers)
+        print(f"wrote {recording} (RealSense recording, depth aligned to colour) and {truth}")
     return 0
+
+
+def _cmd_bench_render(ns: argparse.Namespace) -> int:
+    from .render import benchmark
+
+    result = benchmark(frames=ns.frames, workers=ns.workers, preset=ns.preset)
+    one = result["fps_1_process"]
+    print(f"RGB-D synthetic athlete, 640x480, {int(result['frames'])} frames ({ns.preset})")
+    print(f"{'1 process':<14} {one:7.1f} frames/s")
+    key = f"fps_{ns.workers}_processes"
+    if key in result:
+        print(f"{f'{ns.workers} processes':<14} {result[key]:7.1f} frames/s  ({result[key] / one:.2f}x)")
+    return 0
+
+
+def _cmd_check_pose(ns: argparse.Namespace) -> int:
+    from .athlete import PRESETS, AthleteSpec, CameraPlacement
+    from .pose_check import check_blazepose
+
+    presets = sorted(PRESETS) if ns.preset == "all" else [ns.preset]
+    views = ("side", "oblique45") if ns.view == "all" else (ns.view,)
+    print(f"{'preset':<11} {'view':<10} {'frames':>6} {'found':>7} {'median px':>9} {'p90 px':>7}")
+    worst = 1.0
+    for preset in presets:
+        for view in views:
+            spec = AthleteSpec(
+                preset=preset,
+                reps=ns.reps,
+                faults={2: {"rounded_back": 20.0}} if ns.reps >= 2 else {},
+                camera=CameraPlacement(view=view, distance_m=ns.distance_m),
+                landmark_noise_m=0.0,
+            )
+            r = check_blazepose(spec, stride=ns.stride)
+            worst = min(worst, r.found_fraction)
+            print(
+                f"{preset:<11} {view:<10} {r.frames:>6} {100 * r.found_fraction:>6.1f}% "
+                f"{r.median_error_px:>9.1f} {r.p90_error_px:>7.1f}"
+            )
+    return 0 if worst >= 0.95 else 1
 
 
 def _cmd_analyze(ns: argparse.Namespace) -> int:
@@ -91,7 +149,7 @@ def _cmd_params(ns: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    from .athlete import PRESETS
+    from .athlete import FAULT_IDS, PRESETS
 
     top = argparse.ArgumentParser(prog="hinge-coach", description="Hip-hinge coaching station.")
     sub = top.add_subparsers(dest="command", required=True)
@@ -110,8 +168,17 @@ def parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(func=_cmd_run)
 
-    synth = sub.add_parser("synth", help="write a synthetic athlete session (skeleton CSV + truth)")
-    synth.add_argument("out_dir")
+    synth = sub.add_parser(
+        "synth",
+        help="write a synthetic athlete session (RealSense RGB-D recording and/or skeleton CSV, + truth)",
+    )
+    synth.add_argument("out_dir", nargs="?", help="output folder")
+    synth.add_argument(
+        "--format",
+        choices=("both", "rgbd", "skeleton"),
+        default="both",
+        help="rgbd: rgbd.db3 + rgbd.truth.json; skeleton: session.csv + session.truth.json",
+    )
     synth.add_argument("--preset", choices=sorted(PRESETS), default="dowel")
     synth.add_argument("--reps", type=int, default=5)
     synth.add_argument(
@@ -119,15 +186,39 @@ def parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="REP:ID:MAGNITUDE",
-        help="inject a fault, e.g. 2:squat:45 (repeatable)",
+        help=f"inject a fault, e.g. 2:rounded_back:20 (repeatable); ids: {', '.join(FAULT_IDS)}",
     )
     synth.add_argument("--view", choices=("side", "oblique45"), default="side")
-    synth.add_argument("--distance-m", type=float, default=3.0)
+    synth.add_argument("--distance-m", type=float, default=3.0, help="camera to athlete, 2-4 m")
     synth.add_argument("--camera-height-m", type=float, default=1.0)
     synth.add_argument("--height-m", type=float, default=1.75, help="athlete's body height")
+    synth.add_argument("--tempo", type=float, default=1.0, help="> 1 moves faster")
+    synth.add_argument("--depth", type=float, default=1.0, help="hinge depth factor (trunk inclination)")
+    synth.add_argument("--knee-bend-deg", type=float, default=None, help="knee flexion at the bottom")
+    synth.add_argument("--stance-width-m", type=float, default=None, help="ankle to ankle")
     synth.add_argument("--fps", type=float, default=30.0)
     synth.add_argument("--seed", type=int, default=7)
+    synth.add_argument("--workers", type=int, default=None, help="rendering processes (default: up to 2)")
+    synth.add_argument(
+        "--embedded", action="store_true", help="print the default RGB-D session's path (render it if needed)"
+    )
     synth.set_defaults(func=_cmd_synth)
+
+    bench_render = sub.add_parser("bench-render", help="frames per second of the RGB-D synthetic athlete")
+    bench_render.add_argument("--frames", type=int, default=90)
+    bench_render.add_argument("--workers", type=int, default=2)
+    bench_render.add_argument("--preset", choices=sorted(PRESETS), default="dowel")
+    bench_render.set_defaults(func=_cmd_bench_render)
+
+    check_pose = sub.add_parser(
+        "check-pose", help="run BlazePose on the rendered athlete and compare with the truth (pixels)"
+    )
+    check_pose.add_argument("--preset", choices=["all", *sorted(PRESETS)], default="all")
+    check_pose.add_argument("--view", choices=("all", "side", "oblique45"), default="all")
+    check_pose.add_argument("--reps", type=int, default=2, help="rep 2 has a rounded back")
+    check_pose.add_argument("--distance-m", type=float, default=3.0)
+    check_pose.add_argument("--stride", type=int, default=1, help="every n-th frame (1: all, tracking mode)")
+    check_pose.set_defaults(func=_cmd_check_pose)
 
     analyze = sub.add_parser(
         "analyze", help="run the alignment engine offline on a RealSense recording, a video or a skeleton CSV"
@@ -137,7 +228,7 @@ def parser() -> argparse.ArgumentParser:
     analyze.add_argument(
         "--up", help="gravity-up vector X,Y,Z in the skeleton frame (default: from the feet)"
     )
-    analyze.add_argument("--exercise", choices=("dowel", "box_lift", "deadlift"), default="dowel")
+    analyze.add_argument("--exercise", choices=sorted(PRESETS), default="dowel")
     analyze.add_argument("--patient-profile", default="", help="YAML of per-patient threshold overrides")
     analyze.set_defaults(func=_cmd_analyze)
 

@@ -167,7 +167,7 @@ ALIGNMENT_NODE: tuple[Param, ...] = (
         "dowel",
         "Exercise profile: sets the fault thresholds that differ between the dowel drill, a box "
         "lift and a deadlift (see the fault table).",
-        choices=("dowel", "box_lift", "deadlift"),
+        choices=tuple(PRESETS),
     ),
     Param(
         "patient_profile",
@@ -257,19 +257,23 @@ THRESHOLDS: tuple[Threshold, ...] = (
     ),
     Threshold(
         "head_up_deg",
-        15.0,
-        "Head up: head cranked back (extension) relative to the trunk, beyond the setup posture.",
-        min=5.0,
+        8.0,
+        "Head up: the ear-shoulder line tilted back (extension) against the trunk, relative to "
+        "the person's standing posture.",
+        min=3.0,
         max=60.0,
-        source="the article: head, mid back and tailbone stay on one line",
+        source="the article: head, mid back and tailbone stay on one line; a neutral neck drifts "
+        "toward flexion as the trunk inclines, never back",
     ),
     Threshold(
         "head_down_deg",
-        20.0,
-        "Head down: head dropped (flexion) relative to the trunk, beyond the setup posture.",
+        15.0,
+        "Head down: the ear-shoulder line dropped (flexion) against the trunk, relative to the "
+        "person's standing posture.",
         min=5.0,
         max=60.0,
-        source="the article: head, mid back and tailbone stay on one line",
+        source="the article: head, mid back and tailbone stay on one line; a neutral neck drifts "
+        "up to about 8 deg toward flexion at the bottom of a hinge",
     ),
     Threshold(
         "toes_com_offset_mm",
@@ -297,8 +301,9 @@ THRESHOLDS: tuple[Threshold, ...] = (
     ),
     Threshold(
         "banana_back_lean_deg",
-        6.0,
-        "Banana back: trunk leaning back behind vertical at lockout by more than this.",
+        5.0,
+        "Banana back: trunk leaning back at lockout, against the person's standing posture, "
+        "by more than this.",
         min=1.0,
         max=30.0,
         source="the article: no banana backs; lockout is hip extension, not lumbar extension",
@@ -326,6 +331,7 @@ EXERCISE_PROFILES: dict[str, dict[str, float]] = {
     # A box lift and a deadlift bend the knees more than the dowel drill.
     "box_lift": {"squat_knee_flexion_deg": 55.0, "squat_knee_hip_ratio": 0.65},
     "deadlift": {"squat_knee_flexion_deg": 60.0, "squat_knee_hip_ratio": 0.7},
+    "kettlebell": {"squat_knee_flexion_deg": 55.0, "squat_knee_hip_ratio": 0.65},
 }
 
 

@@ -10,7 +10,12 @@ CSV format (documented in the README):
   cells); missing values become NaN with confidence 0.
 
 The truth file (``<session>.truth.json``) holds what the synthetic athlete
-knows: the reps with their faults and the per-frame angles and phases.
+knows: the reps with their faults and the per-frame angles and phases. The
+RGB-D truth file (``rgbd.truth.json`` next to a RealSense recording, written by
+``write_rgbd_truth``) holds much more per frame: 3D and pixel landmarks,
+anatomical joints, joint angles, the virtual-dowel gaps on the rendered back
+surface, the centre of mass relative to mid-foot, phase, rep and the active
+faults (fields in the README).
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .athlete import Session
+from .athlete import FAULT_UNITS, AthleteSpec, Session, body_for, joint_angles, landmarks_world, virtual_dowel
 from .landmarks import INDEX, LANDMARK_NAMES, NUM_LANDMARKS
 
 # Landmarks written to session files: the face beyond nose and ears, the
@@ -161,3 +166,127 @@ def read_session(csv_path: Path) -> SkeletonStream:
     if fps <= 0 or up.shape != (3,) or np.linalg.norm(up) < 1e-6:
         raise SessionFileError(f"{path}: fps must be positive and up a non-zero x,y,z vector")
     return SkeletonStream(fps, meta["frame_id"], up / np.linalg.norm(up), times, landmarks)
+
+
+RGBD_TRUTH_FORMAT = "hinge_coach_ros rgbd truth 1"
+# Anatomical points written per frame besides the 33 landmarks.
+TRUTH_JOINTS: tuple[str, ...] = (
+    "left_hip",
+    "left_knee",
+    "left_ankle",
+    "left_heel",
+    "left_toe",
+    "left_shoulder",
+    "left_elbow",
+    "left_wrist",
+    "sacral_base",
+    "thoracolumbar",
+    "mid_thoracic",
+    "t1",
+    "neck_top",
+)
+
+
+def _r(values, digits: int) -> list:
+    return np.round(np.asarray(values, dtype=float), digits).tolist()
+
+
+def write_rgbd_truth(spec: AthleteSpec, session: Session, intrinsics, path: Path) -> None:
+    """Per-frame truth of an RGB-D session; byte-identical for equal input."""
+    rotation, translation = spec.camera.world_to_optical()
+
+    def optical(p: np.ndarray) -> np.ndarray:
+        return np.asarray(p) @ rotation.T + translation
+
+    columns: dict[str, list] = {
+        k: []
+        for k in (
+            "trunk_inclination_deg",
+            "hip_flexion_deg",
+            "knee_flexion_deg",
+            "shin_angle_deg",
+            "pelvis_inclination_deg",
+            "lumbar_flexion_deg",
+            "thoracic_flexion_deg",
+            "cervical_flexion_deg",
+            "dowel_head_gap_mm",
+            "dowel_mid_back_gap_mm",
+            "dowel_tailbone_gap_mm",
+            "dowel_lumbar_gap_mm",
+            "com_ahead_of_midfoot_mm",
+            "com_optical_m",
+            "landmarks_optical_m",
+            "landmarks_px",
+            "back_profile_optical_m",
+            "dowel_line_optical_m",
+        )
+    }
+    joints: dict[str, list] = {name: [] for name in TRUTH_JOINTS}
+    for pose in session.poses:
+        body = body_for(spec, pose)
+        angles = joint_angles(body)
+        for k in list(columns)[:8]:
+            columns[k].append(round(angles[k], 3))
+        gaps = virtual_dowel(body)
+        columns["dowel_head_gap_mm"].append(round(1000 * gaps.head_m, 2))
+        columns["dowel_mid_back_gap_mm"].append(round(1000 * gaps.mid_back_m, 2))
+        columns["dowel_tailbone_gap_mm"].append(round(1000 * gaps.tailbone_m, 2))
+        columns["dowel_lumbar_gap_mm"].append(round(1000 * gaps.lumbar_m, 2))
+        # World X is the athlete's forward direction.
+        columns["com_ahead_of_midfoot_mm"].append(round(1000 * float(body.com[0] - body.mid_foot[0]), 2))
+        columns["com_optical_m"].append(_r(optical(body.com), 4))
+        lm = optical(landmarks_world(body))
+        columns["landmarks_optical_m"].append(_r(lm, 4))
+        columns["landmarks_px"].append(_r(intrinsics.project(lm), 2))
+        columns["back_profile_optical_m"].append(_r(optical(body.back_profile), 4))
+        columns["dowel_line_optical_m"].append(
+            _r(np.concatenate([optical(gaps.line_point), rotation @ gaps.line_dir]), 5)
+        )
+        for name in TRUTH_JOINTS:
+            joints[name].append(_r(optical(body.joints[name]), 4))
+    truth = {
+        "format": RGBD_TRUTH_FORMAT,
+        "fps": spec.fps,
+        "frame_count": len(session.times_s),
+        "image": {
+            "width": intrinsics.width,
+            "height": intrinsics.height,
+            "fx": intrinsics.fx,
+            "fy": intrinsics.fy,
+            "cx": intrinsics.cx,
+            "cy": intrinsics.cy,
+            "depth_unit_m": 0.001,
+            "depth_aligned_to_color": True,
+        },
+        "camera": {
+            "view": spec.camera.view,
+            "distance_m": spec.camera.distance_m,
+            "height_m": spec.camera.height_m,
+            "world_to_optical_rotation": _r(rotation, 9),
+            "world_to_optical_translation_m": _r(translation, 9),
+        },
+        "up_optical": _r(session.up_optical, 9),
+        "athlete": {
+            "preset": spec.preset,
+            "height_m": spec.height_m,
+            "tempo": spec.tempo,
+            "depth": spec.depth,
+            "knee_bend_deg": spec.knee_bend_deg,
+            "stance_width_m": spec.stance_width_m,
+            "seed": spec.seed,
+        },
+        "fault_units": {k: FAULT_UNITS[k] for k in sorted(FAULT_UNITS)},
+        "rep_count": len(session.reps),
+        "reps": session.reps,
+        "frames": {
+            "frame_number": list(range(len(session.times_s))),
+            "time_s": [round(float(t), 4) for t in session.times_s],
+            "phase": session.phase,
+            "rep_index": [int(r) for r in session.rep_index],
+            "active_faults": session.active_faults,
+            **columns,
+            "joints_optical_m": joints,
+        },
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(truth, sort_keys=True, separators=(",", ":")) + "\n")

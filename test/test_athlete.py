@@ -1,9 +1,30 @@
-"""The synthetic athlete's truth agrees with its geometry, and sessions are reproducible."""
+"""The synthetic athlete's truth agrees with its geometry, and sessions are reproducible.
+
+Every fault is checked against the geometry it produces (angles, centre of mass,
+virtual-dowel gaps on the back surface), with tolerances.
+"""
+
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from hinge_coach_ros.athlete import DEMO_SPEC, AthleteSpec, CameraPlacement, generate, parse_fault
+from hinge_coach_ros.athlete import (
+    DEMO_SPEC,
+    FAULT_IDS,
+    PRESETS,
+    RGBD_DEMO_SPEC,
+    SEGMENT_MASS,
+    AthleteSpec,
+    CameraPlacement,
+    Pose,
+    body_at,
+    body_for,
+    generate,
+    joint_angles,
+    parse_fault,
+    virtual_dowel,
+)
 from hinge_coach_ros.landmarks import INDEX
 from hinge_coach_ros.session_io import embedded_session_path, read_session, read_truth, write_session
 
@@ -88,3 +109,213 @@ def test_spec_rejects_fault_on_missing_rep_and_bad_camera():
         AthleteSpec(reps=2, faults={3: {"squat": 10.0}})
     with pytest.raises(ValueError, match="2-4 m"):
         CameraPlacement(distance_m=6.0)
+
+
+# --- the body model and the truth of every fault ------------------------------------------------
+
+
+def _rep_frames(s, rep, phase):
+    return np.where((s.rep_index == rep) & (np.array(s.phase) == phase))[0]
+
+
+def _truth_at(s, i, spec):
+    body = body_for(spec, s.poses[i])
+    return body, joint_angles(body), virtual_dowel(body)
+
+
+def test_fault_ids_include_the_later_checks():
+    assert FAULT_IDS[-2:] == ("hips_rise_first", "hips_high")
+    assert len(set(FAULT_IDS)) == len(FAULT_IDS) == 12
+
+
+def test_segment_masses_add_up_to_the_whole_body():
+    paired = {"foot", "shank", "thigh", "upper_arm", "forearm", "hand"}
+    total = sum((2 if k in paired else 1) * m for k, (m, _) in SEGMENT_MASS.items())
+    assert total == pytest.approx(1.0, abs=0.002)
+
+
+def test_segments_keep_their_length_through_a_rep():
+    s = generate(AthleteSpec(preset="deadlift", reps=1, landmark_noise_m=0.0))
+    lm = s.landmarks
+    for a, b in (("left_hip", "left_knee"), ("left_knee", "left_ankle"), ("left_shoulder", "left_elbow")):
+        length = np.linalg.norm(lm[:, INDEX[a], :3] - lm[:, INDEX[b], :3], axis=1)
+        assert np.ptp(length) < 1e-6, (a, b)
+    assert np.linalg.norm(lm[0, INDEX["left_hip"], :3] - lm[0, INDEX["left_knee"], :3]) == pytest.approx(
+        0.245 * 1.75, abs=1e-6
+    )
+
+
+def test_clean_reps_keep_the_centre_of_mass_over_mid_foot():
+    for preset in PRESETS:
+        spec = AthleteSpec(preset=preset, reps=1)
+        s = generate(spec)
+        for i in range(0, len(s.times_s), 7):
+            body = body_for(spec, s.poses[i])
+            assert abs(body.com[0] - body.mid_foot[0]) < 0.001, (preset, i)
+
+
+@pytest.mark.parametrize("fault, sign", [("toes", 1.0), ("heels", -1.0)])
+def test_toes_and_heels_shift_the_centre_of_mass_by_the_injected_amount(fault, sign):
+    spec = AthleteSpec(reps=2, faults={2: {fault: 40.0}})
+    s = generate(spec)
+    bottom = _rep_frames(s, 2, "bottom")[0]
+    body, _, _ = _truth_at(s, bottom, spec)
+    assert 1000 * (body.com[0] - body.mid_foot[0]) == pytest.approx(sign * 40.0, abs=1.0)
+    # Mid-foot is between heel and toe, and the toes are forward (world +X).
+    heel, toe = body.joints["left_heel"][0], body.joints["left_toe"][0]
+    assert body.mid_foot[0] == pytest.approx(0.5 * (heel + toe)) and toe > heel
+    clean_body, _, _ = _truth_at(s, _rep_frames(s, 1, "bottom")[0], spec)
+    assert abs(clean_body.com[0] - clean_body.mid_foot[0]) < 0.001
+
+
+def test_neutral_spine_touches_the_dowel_at_three_points_with_a_lumbar_hollow():
+    for pose in (Pose(), PRESETS["dowel"].bottom, PRESETS["deadlift"].bottom):
+        d = virtual_dowel(body_at(pose, 1.75))
+        assert max(abs(d.head_m), abs(d.mid_back_m), abs(d.tailbone_m)) < 0.005
+        # About a hand's thickness at the low back (the article: "very little space").
+        assert 0.025 < d.lumbar_m < 0.055
+
+
+def test_rounded_back_pushes_the_mid_back_behind_the_dowel_in_proportion():
+    base = PRESETS["dowel"].bottom
+    clean = virtual_dowel(body_at(base, 1.75))
+    spec = AthleteSpec()
+    import hinge_coach_ros.athlete as athlete
+
+    mid_shift, lumbar_shift = [], []
+    for magnitude in (10.0, 20.0, 30.0):
+        pose = athlete._bottom_pose(spec, {"rounded_back": magnitude})
+        d = virtual_dowel(body_at(pose, 1.75))
+        angles = joint_angles(body_at(pose, 1.75))
+        # The injected flexion is where the truth says it is.
+        assert angles["lumbar_flexion_deg"] + angles["thoracic_flexion_deg"] == pytest.approx(
+            magnitude, abs=0.01
+        )
+        mid_shift.append((d.mid_back_m - clean.mid_back_m) / magnitude)
+        lumbar_shift.append((d.lumbar_m - clean.lumbar_m) / magnitude)
+    # A rounded back bows behind the head-to-sacrum line: about 1.3 mm per degree
+    # of flexion at the mid back; the lumbar lordosis flattens (its gap shrinks,
+    # about 0.6 mm per degree). Both in proportion to the magnitude.
+    assert all(-0.0016 < m < -0.0010 for m in mid_shift), mid_shift
+    assert np.ptp(mid_shift) < 0.15 * abs(np.mean(mid_shift))
+    assert all(-0.0009 < v < -0.0003 for v in lumbar_shift), lumbar_shift
+    assert np.ptp(lumbar_shift) < 0.2 * abs(np.mean(lumbar_shift))
+
+
+def test_rounded_back_rep_in_a_session():
+    spec = AthleteSpec(reps=2, faults={2: {"rounded_back": 25.0}})
+    s = generate(spec)
+    _, _, clean = _truth_at(s, _rep_frames(s, 1, "bottom")[0], spec)
+    _, _, rounded = _truth_at(s, _rep_frames(s, 2, "bottom")[0], spec)
+    assert rounded.mid_back_m - clean.mid_back_m == pytest.approx(-0.0013 * 25, abs=0.008)
+    assert rounded.head_m > clean.head_m + 0.01
+    assert rounded.lumbar_m < clean.lumbar_m - 0.008
+
+
+def test_banana_back_lumbar_gap_grows_at_lockout():
+    spec = AthleteSpec(reps=2, faults={2: {"banana_back": 15.0}})
+    s = generate(spec)
+    _, _, clean = _truth_at(s, _rep_frames(s, 1, "lockout")[-1], spec)
+    _, angles, banana = _truth_at(s, _rep_frames(s, 2, "lockout")[-1], spec)
+    _, _, bottom = _truth_at(s, _rep_frames(s, 2, "bottom")[0], spec)
+    assert angles["lumbar_flexion_deg"] == pytest.approx(-15.0, abs=0.01)
+    # Extension deepens the lumbar hollow by about 1.2 mm per degree.
+    assert banana.lumbar_m - clean.lumbar_m == pytest.approx(0.0012 * 15, abs=0.006)
+    assert banana.lumbar_m > bottom.lumbar_m + 0.01
+    # The chest ends behind the hips: the trunk leans back at lockout.
+    assert (
+        angles["trunk_inclination_deg"]
+        < joint_angles(_truth_at(s, _rep_frames(s, 1, "lockout")[-1], spec)[0])["trunk_inclination_deg"] - 5.0
+    )
+
+
+def test_squat_rep_knees_do_the_work():
+    for preset in PRESETS:
+        spec = AthleteSpec(preset=preset, reps=2, faults={2: {"squat": 45.0}}, landmark_noise_m=0.0)
+        s = generate(spec)
+        clean, squat = _bottom(s, 1), _bottom(s, 2)
+        assert s.knee_flexion_deg[squat] >= 60.0
+        assert s.knee_flexion_deg[squat] / s.hip_flexion_deg[squat] > 1.0
+        hip_x = -s.landmarks[:, INDEX["left_hip"], 0]  # world forward is optical -x for the side camera
+        assert hip_x[0] - hip_x[squat] < 0.55 * (hip_x[0] - hip_x[clean]), preset
+
+
+def test_no_brace_is_an_anterior_pelvic_tilt_at_setup():
+    spec = AthleteSpec(reps=2, faults={2: {"no_brace": 12.0}})
+    s = generate(spec)
+    setup_end = _rep_frames(s, 2, "descent")[0]
+    clean_start = _rep_frames(s, 1, "descent")[0]
+    _, a_fault, d_fault = _truth_at(s, setup_end, spec)
+    _, a_clean, d_clean = _truth_at(s, clean_start, spec)
+    assert a_fault["pelvis_inclination_deg"] - a_clean["pelvis_inclination_deg"] == pytest.approx(
+        12.0, abs=1.5
+    )
+    assert d_fault.lumbar_m > d_clean.lumbar_m + 0.008  # the low back arches to keep the chest up
+    assert s.active_faults[setup_end - 3] == {"no_brace": 12.0}
+
+
+@pytest.mark.parametrize("fault, sign", [("head_up", -1.0), ("head_down", 1.0)])
+def test_head_faults_bend_the_neck(fault, sign):
+    spec = AthleteSpec(reps=1, faults={1: {fault: 20.0}})
+    s = generate(spec)
+    _, angles, _ = _truth_at(s, _rep_frames(s, 1, "bottom")[0], spec)
+    assert angles["cervical_flexion_deg"] == pytest.approx(sign * 20.0, abs=0.01)
+
+
+def test_lockout_tempo_and_pull_faults():
+    preset = PRESETS["deadlift"]
+    spec = AthleteSpec(
+        preset="deadlift",
+        reps=4,
+        faults={1: {"incomplete_lockout": 15.0}, 2: {"fast_descent": 2.0}, 3: {"hips_high": 25.0}},
+    )
+    s = generate(spec)
+    lock = _rep_frames(s, 1, "lockout")[-1]
+    assert s.hip_flexion_deg[lock] > 15.0 and s.hip_flexion_deg[_rep_frames(s, 4, "lockout")[-1]] < 1.0
+    assert len(_rep_frames(s, 2, "descent")) == pytest.approx(preset.descent_s / 2.0 * spec.fps, abs=1)
+    assert len(_rep_frames(s, 4, "descent")) == pytest.approx(preset.descent_s * spec.fps, abs=1)
+    knee_high = s.knee_flexion_deg[_rep_frames(s, 3, "bottom")[0]]
+    assert knee_high == pytest.approx(preset.bottom.knee_flexion_deg - 25.0, abs=0.01)
+
+
+def test_hips_rise_first_lifts_the_hips_before_the_shoulders():
+    spec = AthleteSpec(preset="deadlift", reps=2, faults={2: {"hips_rise_first": 15.0}}, landmark_noise_m=0.0)
+    s = generate(spec)
+
+    def rise(rep):
+        ascent = _rep_frames(s, rep, "ascent")
+        a, b = ascent[0], ascent[len(ascent) // 2]
+        y = -s.landmarks[:, :, 1]  # optical y points down; the side camera is level enough
+        hip = y[b, INDEX["left_hip"]] - y[a, INDEX["left_hip"]]
+        shoulder = y[b, INDEX["left_shoulder"]] - y[a, INDEX["left_shoulder"]]
+        return hip - shoulder
+
+    assert rise(2) > rise(1) + 0.05
+    assert s.active_faults[_rep_frames(s, 2, "ascent")[5]] == {"hips_rise_first": 15.0}
+
+
+def test_stance_tempo_depth_and_knee_bend_parameters():
+    spec = AthleteSpec(
+        reps=1, stance_width_m=0.45, tempo=2.0, depth=0.5, knee_bend_deg=30.0, landmark_noise_m=0.0
+    )
+    s = generate(spec)
+    base = generate(AthleteSpec(reps=1, landmark_noise_m=0.0))
+    body = body_at(s.poses[0], 1.75, 0.45)
+    assert body.joints["right_ankle"][2] - body.joints["left_ankle"][2] == pytest.approx(0.45)
+    assert len(_rep_frames(s, 1, "descent")) == pytest.approx(len(_rep_frames(base, 1, "descent")) / 2, abs=1)
+    assert s.knee_flexion_deg.max() == pytest.approx(30.0, abs=0.01)
+    assert s.hip_flexion_deg.max() < 0.7 * base.hip_flexion_deg.max()
+
+
+def test_fault_magnitudes_are_checked():
+    with pytest.raises(ValueError, match="outside"):
+        AthleteSpec(reps=1, faults={1: {"rounded_back": 500.0}})
+    with pytest.raises(ValueError, match="outside"):
+        AthleteSpec(reps=1, faults={1: {"fast_descent": 0.5}})
+
+
+def test_rgbd_demo_spec_is_clean_rounded_squat_banana_clean():
+    faults = [RGBD_DEMO_SPEC.faults.get(rep, {}) for rep in range(1, 6)]
+    assert [sorted(f) for f in faults] == [[], ["rounded_back"], ["squat"], ["banana_back"], []]
+    s = generate(replace(RGBD_DEMO_SPEC))
+    assert [r["faults"] for r in s.reps] == faults

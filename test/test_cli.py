@@ -60,6 +60,8 @@ def test_synth_then_analyze_finds_the_injected_fault(tmp_path):
         + [
             "synth",
             str(tmp_path),
+            "--format",
+            "skeleton",
             "--preset",
             "dowel",
             "--reps",

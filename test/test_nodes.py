@@ -29,7 +29,7 @@ def test_bad_patient_profile_is_refused_and_nothing_changes(rig, tmp_path):
     bad.write_text("head_up_deg: 500\n")
     result = node.set_parameters([Parameter("patient_profile", value=str(bad))])[0]
     assert not result.successful
-    assert "head_up_deg" in result.reason and "[5, 60]" in result.reason
+    assert "head_up_deg" in result.reason and "[3, 60]" in result.reason
     assert node.engine.thresholds == before
     good = tmp_path / "q.yaml"
     good.write_text("head_up_deg: 9.0\n")

@@ -92,7 +92,7 @@ def test_patient_profile_overrides_the_exercise_profile(tmp_path):
     "content, message",
     [
         ("squat_knee_flexion: 50\n", "unknown threshold 'squat_knee_flexion'"),
-        ("head_up_deg: high\n", r"head_up_deg = 'high' is invalid: expected double in \[5, 60\]"),
+        ("head_up_deg: high\n", r"head_up_deg = 'high' is invalid: expected double in \[3, 60\]"),
         ("toes_com_offset_mm: 500\n", r"toes_com_offset_mm = 500 is invalid: expected double in \[10, 150\]"),
         ("- 1\n- 2\n", "must be a mapping"),
     ],
