@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .alignment import HingeEngine
+from .dowel import BackProfile
 from .params import ParameterError, validate
 from .session_io import read_session
 
@@ -19,12 +20,13 @@ RECORDING_SUFFIXES = (".db3", ".bag")
 VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm")
 
 
-def skeleton_frames(path: Path) -> Iterator[tuple[float, np.ndarray]]:
-    """(time in seconds, (33, 4) landmarks) for every frame of the input."""
+def skeleton_frames(path: Path) -> Iterator[tuple[float, np.ndarray, BackProfile | None]]:
+    """(time in seconds, (33, 4) landmarks, back profile or None) for every frame of the input."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
         stream = read_session(path)
-        yield from zip(stream.times_s.tolist(), stream.landmarks)
+        for t, lm in zip(stream.times_s.tolist(), stream.landmarks):
+            yield t, lm, None
         return
     if suffix not in RECORDING_SUFFIXES + VIDEO_SUFFIXES:
         raise ParameterError(
@@ -46,7 +48,10 @@ def skeleton_frames(path: Path) -> Iterator[tuple[float, np.ndarray]]:
     try:
         while (frame := source.read()) is not None:
             skeleton = pipeline.process(frame)
-            yield frame.stamp_s, (skeleton.landmarks if skeleton is not None else empty)
+            if skeleton is None:
+                yield frame.stamp_s, empty, None
+            else:
+                yield frame.stamp_s, skeleton.landmarks, skeleton.back
     finally:
         source.close()
         pipeline.estimator.close()
@@ -71,8 +76,8 @@ def analyze(path: Path, up: str | None = None, exercise: str = "dowel", patient_
         )
     engine = HingeEngine(params)
     reps = []
-    for t, lm in skeleton_frames(path):
-        rep = engine.update(float(t), lm).completed_rep
+    for t, lm, back in skeleton_frames(path):
+        rep = engine.update(float(t), lm, back).completed_rep
         if rep is not None:
             reps.append(
                 {
