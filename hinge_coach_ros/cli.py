@@ -16,6 +16,7 @@ def _cmd_run(ns: argparse.Namespace) -> int:
 
     args = GraphArgs(**{f.name: getattr(ns, f.name) for f in fields(GraphArgs)})
     rig = Rig(args)
+    camera = rig.nodes["camera_node"]
     try:
         if ns.duration_s:
             rig.spin_until(lambda: False, ns.duration_s)
@@ -26,6 +27,9 @@ def _cmd_run(ns: argparse.Namespace) -> int:
         pass
     finally:
         rig.close()
+    if camera.device_state.startswith("error"):
+        print(f"hinge-coach: {camera.device_state}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -19,6 +19,8 @@ class GraphArgs:
 
     source: str = "session"
     session_file: str = ""
+    recording_file: str = ""
+    video_file: str = ""
     config_file: str = ""
     namespace: str = ""
     # Hardware: empty keeps the config file's value (or the parameter default, 'sim').
@@ -35,6 +37,8 @@ class GraphArgs:
 ARGUMENT_HELP: dict[str, str] = {
     "source": "camera source: " + ", ".join(spec("camera_node", "source").choices or ()),
     "session_file": "skeleton CSV for source 'session' (empty: the embedded demo session)",
+    "recording_file": "RealSense recording (.db3) for source 'recording'",
+    "video_file": "video file or webcam index for source 'video'",
     "config_file": "ROS 2 parameter YAML (empty: config/coach.yaml defaults)",
     "namespace": "namespace of the station's nodes and topics",
     "led_backend": "LED driver: " + ", ".join(spec("feedback_node", "led_backend").choices or ()),
@@ -65,7 +69,12 @@ def build_graph(args: GraphArgs) -> list[NodeSpec]:
     """The station's nodes for these arguments; ParameterError on bad input."""
     config: dict[str, dict[str, Value]] = load_params_file(Path(args.config_file)) if args.config_file else {}
     arg_params = {
-        "camera_node": {"source": args.source, "session_file": args.session_file},
+        "camera_node": {
+            "source": args.source,
+            "session_file": args.session_file,
+            "recording_file": args.recording_file,
+            "video_file": args.video_file,
+        },
         "feedback_node": {
             "led_backend": args.led_backend,
             "led_port": args.led_port,
@@ -77,8 +86,13 @@ def build_graph(args: GraphArgs) -> list[NodeSpec]:
             "log_dir": args.log_dir,
         },
     }
-    if args.session_file and not Path(args.session_file).is_file():
-        raise ParameterError(f"session file {args.session_file} not found: pass an existing skeleton CSV")
+    for what, path in (
+        ("session file", args.session_file),
+        ("recording", args.recording_file),
+        ("video file", args.video_file if not args.video_file.isdigit() else ""),
+    ):
+        if path and not Path(path).is_file():
+            raise ParameterError(f"{what} {path} not found: pass an existing file")
     nodes = []
     for name, cls in (
         ("camera_node", "CameraNode"),

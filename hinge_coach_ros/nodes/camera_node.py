@@ -101,10 +101,17 @@ class CameraNode(Node):
             )
             return
         self._start_pipeline()
+        self._image_pubs = {}
         if source == "topics":
             self._subscribe_driver()
         else:
-            frame_source, pace, reconnect = open_frame_source(self.params)
+            try:
+                frame_source, pace, reconnect = open_frame_source(self.params)
+            except SourceError as exc:
+                # Stay up with diagnostics saying why: a station's monitor sees the error.
+                self.get_logger().error(str(exc))
+                self._end(f"error: {exc}")
+                return
             self.capture = LatestFrame(frame_source, pace_fps=pace, reconnect=reconnect)
             self._image_pubs = {
                 topic: self.create_publisher(kind, topic, SENSOR_QOS)
@@ -139,9 +146,10 @@ class CameraNode(Node):
     def _end(self, why: str) -> None:
         self.finished = True
         self.device_state = why
-        if self._tick_timer is not None:
+        if getattr(self, "_tick_timer", None) is not None:
             self._tick_timer.cancel()
-        self.get_logger().info(why)
+        if not why.startswith("error"):
+            self.get_logger().info(why)
 
     # -- frame sources -------------------------------------------------------
 
@@ -167,10 +175,10 @@ class CameraNode(Node):
             if self.capture is not None:
                 if self.capture.error and not self.finished:
                     self.get_logger().error(self.capture.error)
-                    self._end(f"error: {self.capture.error}")
+                    self._end(f"error: {self.capture.error}")  # diagnostics keep reporting it
                 elif self.capture.finished and not self.finished:
                     self._end("recording finished")
-                else:
+                elif not self.finished:
                     self.device_state = self.capture.state
             return
         # Stamped with the capture time, so latency can be measured at every hop.
