@@ -279,7 +279,8 @@ class HingeEngine:
         self.thresholds = thresholds_for(str(self.p["exercise"]), str(self.p["patient_profile"]))
         fallback = np.asarray(self.p["up_vector"], dtype=float)
         self.fixed_up = fallback / np.linalg.norm(fallback)
-        self.up = UpFromFeet(fallback) if self.p["up_source"] == "feet" else None
+        self.up = UpFromFeet(fallback) if self.p["up_source"] != "fixed" else None
+        self._floor_up: np.ndarray | None = None
         self.phase = "setup"
         self.rep_count = 0
         self.checks = {f: FaultCheck(f) for f in FAULT_IDS}
@@ -304,16 +305,23 @@ class HingeEngine:
         fallback = np.asarray(self.p["up_vector"], dtype=float)
         self.fixed_up = fallback / np.linalg.norm(fallback)
         if "up_source" in params or "up_vector" in params:
-            self.up = UpFromFeet(fallback) if self.p["up_source"] == "feet" else None
+            self.up = UpFromFeet(fallback) if self.p["up_source"] != "fixed" else None
 
     # -- frame update --------------------------------------------------------
 
-    def update(self, t: float, landmarks: np.ndarray, back: BackProfile | None = None) -> FrameReport:
-        """One frame: landmarks (33, 4) and, with depth, the back-surface profile of the same frame."""
+    def update(
+        self,
+        t: float,
+        landmarks: np.ndarray,
+        back: BackProfile | None = None,
+        floor_up: np.ndarray | None = None,
+    ) -> FrameReport:
+        """One frame: landmarks (33, 4) and, with depth, the back-surface profile and the floor's
+        up vector measured in the same frame."""
         lm = np.asarray(landmarks, dtype=float)
         if lm.shape != (33, 4):
             raise ValueError(f"landmarks must be (33, 4), got {lm.shape}")
-        up = self.up.update(lm) if self.up is not None else self.fixed_up
+        up = self._gravity(lm, floor_up)
         a = frame_angles(lm, up)
         if a is None or not math.isfinite(a.hip_flexion_deg):
             return self._no_person(t)
@@ -339,6 +347,18 @@ class HingeEngine:
         ):
             completed = self._finish_rep()
         return FrameReport(t, True, self.phase, self.rep_count, a, faults, completed, dowel)
+
+    def _gravity(self, lm: np.ndarray, floor_up: np.ndarray | None) -> np.ndarray:
+        """Up from the depth floor plane (smoothed), else from the feet, else the given vector."""
+        if self.p["up_source"] == "fixed":
+            return self.fixed_up
+        if floor_up is not None and np.isfinite(floor_up).all():
+            # The floor does not move: a slow average removes the fit's frame-to-frame noise.
+            self._floor_up = floor_up if self._floor_up is None else 0.9 * self._floor_up + 0.1 * floor_up
+            self._floor_up /= np.linalg.norm(self._floor_up)
+        if self._floor_up is not None and self.p["up_source"] == "floor":
+            return self._floor_up
+        return self.up.update(lm) if self.up is not None else self.fixed_up
 
     def _no_person(self, t: float) -> FrameReport:
         completed = None

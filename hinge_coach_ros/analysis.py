@@ -20,13 +20,15 @@ RECORDING_SUFFIXES = (".db3", ".bag")
 VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm")
 
 
-def skeleton_frames(path: Path) -> Iterator[tuple[float, np.ndarray, BackProfile | None]]:
-    """(time in seconds, (33, 4) landmarks, back profile or None) for every frame of the input."""
+def skeleton_frames(
+    path: Path,
+) -> Iterator[tuple[float, np.ndarray, BackProfile | None, np.ndarray | None]]:
+    """(time s, (33, 4) landmarks, back profile, floor up vector) for every frame; None without depth."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
         stream = read_session(path)
         for t, lm in zip(stream.times_s.tolist(), stream.landmarks):
-            yield t, lm, None
+            yield t, lm, None, None
         return
     if suffix not in RECORDING_SUFFIXES + VIDEO_SUFFIXES:
         raise ParameterError(
@@ -49,9 +51,9 @@ def skeleton_frames(path: Path) -> Iterator[tuple[float, np.ndarray, BackProfile
         while (frame := source.read()) is not None:
             skeleton = pipeline.process(frame)
             if skeleton is None:
-                yield frame.stamp_s, empty, None
+                yield frame.stamp_s, empty, None, None
             else:
-                yield frame.stamp_s, skeleton.landmarks, skeleton.back
+                yield frame.stamp_s, skeleton.landmarks, skeleton.back, skeleton.up
     finally:
         source.close()
         pipeline.estimator.close()
@@ -76,8 +78,8 @@ def analyze(path: Path, up: str | None = None, exercise: str = "dowel", patient_
         )
     engine = HingeEngine(params)
     reps = []
-    for t, lm, back in skeleton_frames(path):
-        rep = engine.update(float(t), lm, back).completed_rep
+    for t, lm, back, floor in skeleton_frames(path):
+        rep = engine.update(float(t), lm, back, floor).completed_rep
         if rep is not None:
             reps.append(
                 {

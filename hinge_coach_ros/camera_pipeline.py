@@ -16,7 +16,7 @@ import numpy as np
 
 from .dowel import BackProfile, station_fractions
 from .filters import OneEuroFilter
-from .kernels import back_profile, lift_landmarks
+from .kernels import back_profile, deproject_depth, fit_plane_ransac, lift_landmarks
 from .landmarks import INDEX
 from .pose import PoseEstimator, PoseResult
 from .sources import Frame, Intrinsics
@@ -27,6 +27,9 @@ SURFACE_TO_JOINT_M = 0.04
 FALLBACK_CONFIDENCE = 0.5  # confidence factor of a joint placed by the model's depth
 NOMINAL_DISTANCE_M = 3.0  # where an RGB-only skeleton is put in front of the camera
 BACK_STATIONS = 24  # dorsal-edge samples from hips to ear: about 2 cm apart on an adult
+FLOOR_STRIDE = 8  # floor fit on every 8th pixel: 80x60 points
+FLOOR_MAX_TILT_DEG = 35.0  # a station camera is mounted roughly level; walls are rejected
+CAMERA_UP = np.array([0.0, -1.0, 0.0])  # optical frame: y points down
 
 
 @dataclass
@@ -43,6 +46,7 @@ class SkeletonFrame:
     pose: PoseResult
     depth_joints: int  # joints lifted with measured depth
     back: BackProfile | None = None  # the dorsal edge, when depth is there
+    up: np.ndarray | None = None  # gravity-up from the floor plane in the depth image
     timings: Timings = field(default_factory=Timings)
 
 
@@ -106,6 +110,17 @@ def extract_back(pose: PoseResult, depth_m: np.ndarray, intrinsics: Intrinsics) 
     return BackProfile(points, valid, station_fractions(stations, axis))
 
 
+def floor_up(depth_m: np.ndarray, intrinsics: Intrinsics, person: np.ndarray | None) -> np.ndarray | None:
+    """The floor plane's normal (pointing up) in the camera optical frame, the person left out."""
+    k = (intrinsics.fx, intrinsics.fy, intrinsics.cx, intrinsics.cy)
+    keep = (person < 0.5).astype(np.uint8) if person is not None else None
+    points = deproject_depth(depth_m, k, depth_scale=1.0, stride=FLOOR_STRIDE, mask=keep).reshape(-1, 3)
+    normal, _, inliers, ok, _ = fit_plane_ransac(
+        points, iterations=100, inlier_threshold_m=0.03, up_hint=CAMERA_UP, max_tilt_deg=FLOOR_MAX_TILT_DEG
+    )
+    return normal if ok and inliers >= 200 else None
+
+
 class CameraPipeline:
     def __init__(
         self,
@@ -128,10 +143,11 @@ class CameraPipeline:
             self.filter.reset()
             return None
         start = time.perf_counter()
-        back = None
+        back = up = None
         if frame.depth_m is not None and frame.intrinsics is not None:
             landmarks, depth_joints = lift_pose(pose, frame.depth_m, frame.intrinsics, self.window_radius_px)
             back = extract_back(pose, frame.depth_m, frame.intrinsics)
+            up = floor_up(frame.depth_m, frame.intrinsics, pose.mask)
         else:
             landmarks = np.concatenate(
                 [pose.world_m + [0.0, 0.0, NOMINAL_DISTANCE_M], pose.visibility[:, None]], 1
@@ -141,4 +157,4 @@ class CameraPipeline:
         start = time.perf_counter()
         landmarks[:, :3] = self.filter(frame.stamp_s, landmarks[:, :3])
         timings.filter_ms = 1000.0 * (time.perf_counter() - start)
-        return SkeletonFrame(frame.stamp_s, landmarks, pose, depth_joints, back, timings)
+        return SkeletonFrame(frame.stamp_s, landmarks, pose, depth_joints, back, up, timings)

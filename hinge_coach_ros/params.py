@@ -176,10 +176,11 @@ ALIGNMENT_NODE: tuple[Param, ...] = (
     ),
     Param(
         "up_source",
-        "feet",
-        "Gravity direction: 'feet' estimates the floor plane from heel and toe landmarks while "
-        "the person stands; 'fixed' uses up_vector.",
-        choices=("feet", "fixed"),
+        "floor",
+        "Gravity direction: 'floor' is the floor plane fitted in the depth image (RANSAC), with "
+        "'feet' as fallback without depth; 'feet' estimates the floor from heel and toe landmarks "
+        "while the person stands; 'fixed' uses up_vector.",
+        choices=("floor", "feet", "fixed"),
     ),
     Param(
         "up_vector",

@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any
 
+import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray
+from geometry_msgs.msg import Vector3Stamped
 from rclpy.node import Node
 from rclpy.time import Time
 from sensor_msgs.msg import PointCloud2
@@ -19,6 +21,7 @@ from ..messages import MessageError, cloud_to_back_profile, cloud_to_skeleton, r
 from .common import REP_QOS, REPORT_QOS, SENSOR_QOS, declare_schema, run_node
 
 BACK_BUFFER = 30  # frames: one second of back profiles waiting for their skeleton
+FLOOR_MAX_AGE_S = 1.0  # an older floor fit is not used (the camera may have moved)
 
 
 class AlignmentNode(Node):
@@ -32,7 +35,13 @@ class AlignmentNode(Node):
         # the buffer is bounded, so a profile whose skeleton never comes falls out.
         self._backs: OrderedDict[tuple[int, int], PointCloud2] = OrderedDict()
         self.create_subscription(PointCloud2, "skeleton/back_profile", self._on_back, SENSOR_QOS)
+        self._floor: tuple[float, np.ndarray] | None = None  # (stamp s, up vector) from the depth floor fit
+        self.create_subscription(Vector3Stamped, "floor/up", self._on_floor, SENSOR_QOS)
         self.create_subscription(PointCloud2, "skeleton", self._on_skeleton, SENSOR_QOS)
+
+    def _on_floor(self, msg: Vector3Stamped) -> None:
+        v = msg.vector
+        self._floor = (Time.from_msg(msg.header.stamp).nanoseconds * 1e-9, np.array([v.x, v.y, v.z]))
 
     def _on_back(self, msg: PointCloud2) -> None:
         self._backs[(msg.header.stamp.sec, msg.header.stamp.nanosec)] = msg
@@ -57,7 +66,10 @@ class AlignmentNode(Node):
                 back = cloud_to_back_profile(back_msg)
             except MessageError as exc:
                 self.get_logger().error(str(exc), throttle_duration_sec=5.0)
-        report = self.engine.update(t, landmarks, back)
+        floor = (
+            self._floor[1] if self._floor is not None and abs(t - self._floor[0]) < FLOOR_MAX_AGE_S else None
+        )
+        report = self.engine.update(t, landmarks, back, floor)
         self._report_pub.publish(report_to_msg(report, msg.header, CUE_FOR_FAULT))
         if report.completed_rep is not None:
             self._rep_pub.publish(rep_to_msg(report.completed_rep, msg.header))

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from builtin_interfaces.msg import Duration
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from geometry_msgs.msg import Point
+from geometry_msgs.msg import Point, Vector3, Vector3Stamped
 from rclpy.node import Node
 from rclpy.time import Time
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
@@ -87,6 +87,7 @@ class CameraNode(Node):
         self._topic_frames: dict[str, deque] = {}
         self._skeleton_pub = self.create_publisher(PointCloud2, "skeleton", SENSOR_QOS)
         self._back_pub = self.create_publisher(PointCloud2, "skeleton/back_profile", SENSOR_QOS)
+        self._floor_pub = self.create_publisher(Vector3Stamped, "floor/up", SENSOR_QOS)
         self._marker_pub = self.create_publisher(MarkerArray, "skeleton/markers", SENSOR_QOS)
         self._diag_pub = self.create_publisher(DiagnosticArray, "diagnostics", 10)
         self.create_timer(1.0, self._publish_diagnostics)
@@ -187,8 +188,12 @@ class CameraNode(Node):
         header = Header(stamp=stamp.to_msg(), frame_id=FRAME_ID)
         if skeleton is not None:
             self._pose_ms.append(skeleton.timings.pose_ms)
-            if skeleton.back is not None:  # first, so it is there when the skeleton of its frame arrives
+            # Back profile and floor first, so they are there when the skeleton of their frame arrives.
+            if skeleton.back is not None:
                 self._back_pub.publish(back_profile_to_cloud(skeleton.back, header))
+            if skeleton.up is not None:
+                x, y, z = (float(v) for v in skeleton.up)
+                self._floor_pub.publish(Vector3Stamped(header=header, vector=Vector3(x=x, y=y, z=z)))
             self._publish_skeleton(skeleton.landmarks, header)
         else:
             empty = np.full((33, 4), np.nan)
