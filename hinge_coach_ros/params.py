@@ -434,6 +434,12 @@ FEEDBACK_NODE: tuple[Param, ...] = (
     ),
     Param("speech_words_per_minute", 150, "Speaking rate.", min=80, max=300),
     Param("log_dir", "", "Folder for the session logs (one JSONL file per session); empty: no log."),
+    Param(
+        "record_mcap",
+        False,
+        "With log_dir set, also record the skeleton, report and rep topics to an MCAP file beside the "
+        "JSONL log (no images).",
+    ),
     Param("exercise", "hip_hinge", "Exercise name written to the session log."),
     Param(
         "driver_retry_s",

@@ -33,6 +33,7 @@ from ..feedback import (
     format_summary,
 )
 from ..landmarks import INDEX
+from ..mcap_log import McapLog, McapLogError
 from ..messages import MessageError, cloud_to_skeleton, msg_to_rep_view, msg_to_report_view
 from ..session_log import SessionLog, SessionLogError
 from ..speech import Speaker
@@ -116,6 +117,13 @@ class FeedbackNode(Node):
             except SessionLogError as exc:
                 self._log_error = str(exc)
                 self.get_logger().error(self._log_error)
+        self.mcap: McapLog | None = None
+        if p["record_mcap"] and self.session_log is not None:
+            try:
+                self.mcap = McapLog(self.session_log.path.with_suffix(".mcap"))
+            except McapLogError as exc:
+                self._log_error = str(exc)
+                self.get_logger().error(self._log_error)
         self.window: DisplayWindow | None = None
         self._window_error = ""
         if p["display_backend"] == "window":
@@ -162,7 +170,15 @@ class FeedbackNode(Node):
     def _now(self) -> float:
         return self.get_clock().now().nanoseconds * 1e-9
 
+    def _record(self, topic: str, datatype: str, msg) -> None:
+        if self.mcap is not None:
+            stamp = msg.header.stamp
+            self.mcap.write(
+                self.resolve_topic_name(topic), datatype, msg, stamp.sec * 1_000_000_000 + stamp.nanosec
+            )
+
     def _on_skeleton(self, msg: PointCloud2) -> None:
+        self._record("skeleton", "sensor_msgs/msg/PointCloud2", msg)
         try:
             self._landmarks = cloud_to_skeleton(msg)
         except MessageError:
@@ -175,6 +191,7 @@ class FeedbackNode(Node):
             )
 
     def _on_report(self, msg: DiagnosticArray) -> None:
+        self._record("alignment/report", "diagnostic_msgs/msg/DiagnosticArray", msg)
         try:
             view = msg_to_report_view(msg)
         except MessageError as exc:
@@ -187,6 +204,7 @@ class FeedbackNode(Node):
         self._after_policy(previous)
 
     def _on_rep(self, msg: DiagnosticArray) -> None:
+        self._record("alignment/rep", "diagnostic_msgs/msg/DiagnosticArray", msg)
         try:
             rep = msg_to_rep_view(msg)
         except (MessageError, KeyError, ValueError) as exc:
@@ -366,6 +384,8 @@ class FeedbackNode(Node):
             self.window.close()
         if self.session_log is not None:
             self.session_log.close()
+        if self.mcap is not None:
+            self.mcap.close()
         self.get_logger().info(self.summary())
 
 
