@@ -133,6 +133,15 @@ def _cmd_bench(ns: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_bench_camera(ns: argparse.Namespace) -> int:
+    from .bench import run_camera_benchmark
+    from .rs_recording import embedded_rgbd_session
+
+    recording = ns.recording or str(embedded_rgbd_session())
+    run_camera_benchmark(recording, frames=ns.frames, align=ns.align)
+    return 0
+
+
 def _cmd_accuracy(ns: argparse.Namespace) -> int:
     from .accuracy import evaluate, format_result
 
@@ -242,6 +251,14 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--repeats", type=int, default=200)
     bench.add_argument("--quick", action="store_true", help="3 repeats: checks that it runs, not timings")
     bench.set_defaults(func=_cmd_bench)
+
+    bench_camera = sub.add_parser(
+        "bench-camera", help="camera node time per frame (capture, align, pose, lift, publish) on a recording"
+    )
+    bench_camera.add_argument("recording", nargs="?", default="", help="default: the embedded RGB-D session")
+    bench_camera.add_argument("--frames", type=int, default=200)
+    bench_camera.add_argument("--align", action="store_true", help="include rs.align, as for a live camera")
+    bench_camera.set_defaults(func=_cmd_bench_camera)
 
     accuracy = sub.add_parser("accuracy", help="the engine against the synthetic athlete's truth: a table")
     accuracy.add_argument("--quick", action="store_true", help="one seed instead of three")
