@@ -4,6 +4,7 @@
 #   g++           builds the package's C++ extension
 #   python3-dev   Python headers for that build (skipped when the interpreter has its own)
 #   espeak-ng     spoken cues (optional for the station; the tests speak to a file)
+#   xvfb, x11-apps  a virtual screen and xwd, for the test that screenshots the coaching window
 set -euo pipefail
 
 missing=()
@@ -13,6 +14,8 @@ py="${1:-python3}"
 inc=$("$py" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
 [ -f "$inc/Python.h" ] || missing+=(python3-dev)
 command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
+command -v Xvfb >/dev/null 2>&1 || missing+=(xvfb)
+command -v xwd >/dev/null 2>&1 || missing+=(x11-apps)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
