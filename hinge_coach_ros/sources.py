@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+RECORDING_STALL_S = 30.0  # a recording that yields nothing for this long is broken, not slow
+
 
 class SourceError(RuntimeError):
     """A source cannot be opened or read; the message says what was looked for and what to do."""
@@ -110,8 +112,8 @@ class RealSenseSource:
             raise SourceError(f"RealSense pipeline failed to start: {exc}") from None
         device = profile.get_device()
         if self.recording:
-            playback = device.as_playback()
-            playback.set_real_time(False)  # every recorded frame, not the wall-clock subset
+            self._playback = device.as_playback()
+            self._playback.set_real_time(False)  # every recorded frame, not the wall-clock subset
         self.depth_scale = device.first_depth_sensor().get_depth_scale()
         color = profile.get_stream(rs.stream.color).as_video_stream_profile().get_intrinsics()
         self.intrinsics = Intrinsics(color.width, color.height, color.fx, color.fy, color.ppx, color.ppy)
@@ -122,13 +124,21 @@ class RealSenseSource:
         if self._pipeline is None:
             self.open()
         start = time.perf_counter()
-        try:
-            ok, frames = self._pipeline.try_wait_for_frames(self.timeout_ms)
-        except RuntimeError as exc:
-            raise SourceError(f"RealSense read failed: {exc}") from None
-        if not ok:
+        while True:
+            try:
+                ok, frames = self._pipeline.try_wait_for_frames(self.timeout_ms)
+            except RuntimeError as exc:
+                raise SourceError(f"RealSense read failed: {exc}") from None
+            if ok:
+                break
             if self.recording:
-                return None  # played to the end
+                # A slow machine can starve playback past the timeout: only a stopped
+                # playback is the end of the recording.
+                if self._playback.current_status() == self._rs.playback_status.stopped:
+                    return None
+                if time.perf_counter() - start > RECORDING_STALL_S:
+                    raise SourceError(f"{self.recording}: playback stalled (truncated or corrupt recording?)")
+                continue
             self.close()
             raise SourceError(f"RealSense sent no frame for {self.timeout_ms} ms (unplugged?)")
         captured = time.perf_counter()

@@ -54,6 +54,7 @@ def test_lifted_skeleton_is_near_the_truth(recording):
     finally:
         source.close()
         pipeline.estimator.close()
+    print(f"median joint error {np.median(errors):.3f} m over {len(errors)}, back profiles {backs}")
     assert len(errors) >= 40
     assert np.median(errors) < 0.08  # metres: joint centres from a surface, through BlazePose's definitions
     assert backs >= 0.9 * len(errors) / 4  # the dorsal edge is found on nearly every frame
@@ -94,4 +95,90 @@ def test_corrupt_recording_keeps_diagnostics_up_with_the_error(tmp_path):
         assert "broken.db3" in camera_status[-1].message
         rig.nodes["alignment_node"].destroy_subscription(listener)
     finally:
+        rig.close()
+
+
+def test_no_camera_attached_names_what_was_looked_for():
+    from hinge_coach_ros.sources import SourceError
+
+    with pytest.raises(SourceError, match="no RealSense camera found \\(looked for any D4xx on USB\\)"):
+        RealSenseSource(serial="123456789")
+
+
+def test_video_made_of_the_recording_counts_the_same_reps(recording, tmp_path):
+    """RGB only (a phone video): BlazePose's own metric landmarks, no depth."""
+    import cv2
+
+    from hinge_coach_ros.analysis import analyze
+
+    path, truth = recording
+    source = RealSenseSource(recording=str(path), align=False)
+    video = tmp_path / "lift.mp4"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (640, 480))
+    try:
+        while (frame := source.read()) is not None:
+            writer.write(cv2.cvtColor(frame.color_rgb, cv2.COLOR_RGB2BGR))
+    finally:
+        writer.release()
+        source.close()
+    result = analyze(video)
+    assert result["rep_count"] == truth["rep_count"]
+    assert all(r["peak"]["hip_flexion_deg"] > 50 for r in result["reps"])
+
+
+def test_topics_source_takes_a_realsense_ros_driver_stream(recording):
+    """A stand-in for realsense-ros publishes color, aligned depth and camera_info from the recording."""
+    from rclpy.node import Node
+    from sensor_msgs.msg import Image
+    from std_msgs.msg import Header
+
+    from hinge_coach_ros.nodes.camera_node import (
+        COLOR_INFO_TOPIC,
+        COLOR_TOPIC,
+        DEPTH_TOPIC,
+        camera_info,
+    )
+    from hinge_coach_ros.nodes.common import SENSOR_QOS
+
+    path, _ = recording
+    source = RealSenseSource(recording=str(path), align=False)
+    frames = [source.read() for _ in range(60)]
+    source.close()
+    rig = Rig(GraphArgs(source="topics"))
+    driver = Node("realsense_stand_in", context=rig.context)
+    pubs = {
+        t: driver.create_publisher(k, t, SENSOR_QOS)
+        for t, k in (
+            (COLOR_TOPIC, Image),
+            (DEPTH_TOPIC, Image),
+            (COLOR_INFO_TOPIC, type(camera_info(frames[0].intrinsics, Header()))),
+        )
+    }
+    sent = iter(frames)
+
+    def publish():
+        frame = next(sent, None)
+        if frame is None:
+            return
+        header = Header(stamp=driver.get_clock().now().to_msg(), frame_id="camera_color_optical_frame")
+        h, w = frame.color_rgb.shape[:2]
+        depth_mm = (frame.depth_m * 1000).astype(np.uint16)
+        pubs[COLOR_INFO_TOPIC].publish(camera_info(frame.intrinsics, header))
+        pubs[COLOR_TOPIC].publish(
+            Image(
+                header=header, height=h, width=w, encoding="rgb8", step=3 * w, data=frame.color_rgb.tobytes()
+            )
+        )
+        pubs[DEPTH_TOPIC].publish(
+            Image(header=header, height=h, width=w, encoding="16UC1", step=2 * w, data=depth_mm.tobytes())
+        )
+
+    driver.create_timer(1.0 / 30.0, publish)
+    rig.add_node(driver)
+    camera = rig.nodes["camera_node"]
+    try:
+        assert rig.spin_until(lambda: camera.frames_published >= 20, 30.0)
+        assert camera.pipeline is not None and camera._pose_ms  # BlazePose ran on the driver's frames
+    finally:
+        driver.destroy_node()
         rig.close()
