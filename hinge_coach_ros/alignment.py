@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .athlete import FAULT_IDS
+from .athlete import FAULT_IDS, PRESETS
 from .dowel import NOT_SEEN, BackProfile, DowelMetrics, measure
 from .geometry import FrameAngles, frame_angles
 from .landmarks import INDEX
@@ -54,6 +54,8 @@ FAULT_PENALTY: dict[str, float] = {
     "no_brace": 15.0,
     "incomplete_lockout": 20.0,
     "fast_descent": 10.0,
+    "hips_rise_first": 30.0,  # the back does the lift
+    "hips_high": 20.0,
 }
 SHALLOW_PENALTY = 10.0
 
@@ -101,6 +103,16 @@ FAULT_DEFINITIONS: dict[str, tuple[str, tuple[str, ...], str]] = {
         "end of lockout",
     ),
     "fast_descent": ("uncontrolled descent", ("fast_descent_speed_dps",), "at the bottom"),
+    "hips_rise_first": (
+        "hips shoot up first: the hips rise from their lowest point, the shoulders lag (floor pulls)",
+        ("hips_rise_first_lead_mm",),
+        "ascent",
+    ),
+    "hips_high": (
+        "stiff-legged pull from the floor: too little knee bend at the bottom",
+        ("hips_high_knee_flexion_deg",),
+        "at the bottom",
+    ),
 }
 
 
@@ -129,6 +141,7 @@ def fault_table() -> str:
 # reported as not measurable, never guessed from the skeleton.
 DEPTH_CHECKS = ("rounded_back", "no_brace")
 
+HIPS_FIRST_MIN_S = 0.1  # hips shooting up is brief by nature: the first instants of the ascent
 LOCKOUT_HOLD_S = 0.5  # lockout is judged over this long after standing tall
 TOP_STALL_S = 0.3  # stopped rising this long near the top: the rep ends there (incomplete lockout)
 SETUP_BASELINE_S = 0.5  # standing still this long in setup gives the posture baselines
@@ -486,6 +499,8 @@ class HingeEngine:
 
     def _track_rep(self, rep: dict, a: FrameAngles, faults: dict[str, FaultStatus]) -> None:
         peak = rep["peak"]
+        if a.hip_flexion_deg > peak.get("hip", -math.inf) and math.isfinite(a.knee_flexion_deg):
+            rep["knee_at_deepest"] = a.knee_flexion_deg
         for key, value in (
             ("hip", a.hip_flexion_deg),
             ("trunk", a.trunk_inclination_deg),
@@ -540,6 +555,24 @@ class HingeEngine:
         after_descent = self.phase in ("bottom", "ascent")
         out["fast_descent"] = (_above(descent_peak, th["fast_descent_speed_dps"], 20.0, 150.0), after_descent)
 
+        # Pulls from the floor: the chest and the hips rise together. Hips first shows as
+        # the hips rising from their lowest point while the shoulders do not follow.
+        from_floor = PRESETS[str(self.p["exercise"])].from_floor
+        lead_mm = math.nan
+        if self._rep is not None and math.isfinite(a.hip_height_m) and math.isfinite(a.shoulder_height_m):
+            low = self._rep.get("hips_lowest")
+            if low is None or a.hip_height_m < low[0]:
+                low = self._rep["hips_lowest"] = (a.hip_height_m, a.shoulder_height_m)
+            lead_mm = 1000.0 * ((a.hip_height_m - low[0]) - (a.shoulder_height_m - low[1]))
+        out["hips_rise_first"] = (
+            _above(lead_mm, th["hips_rise_first_lead_mm"], 5.0, 40.0),
+            from_floor and self.phase in ("bottom", "ascent"),
+        )
+        knee_deepest = self._rep.get("knee_at_deepest", math.nan) if self._rep else math.nan
+        out["hips_high"] = (
+            _above(-knee_deepest, -th["hips_high_knee_flexion_deg"], 3.0, 15.0),
+            from_floor and self.phase in ("bottom", "ascent"),
+        )
         lean_back = self._baseline_of("trunk") - a.trunk_inclination_deg
         out["banana_back"] = (_above(lean_back, th["banana_back_lean_deg"], 2.0, 15.0), at_lockout)
         # Judged once at the end of the lockout hold (see _finish_rep), not frame by frame.
@@ -553,7 +586,11 @@ class HingeEngine:
             self._rep["descent_speed"] = max(self._rep.get("descent_speed", -math.inf), self._speed_dps)
         statuses = {}
         for fault_id, (ev, applies) in self._evaluate(a).items():
-            min_s = 0.0 if fault_id == "fast_descent" else self.thresholds["fault_min_duration_s"]
+            min_s = self.thresholds["fault_min_duration_s"]
+            if fault_id in ("fast_descent", "hips_high"):
+                min_s = 0.0  # judged on the whole descent: nothing left to wait out
+            elif fault_id == "hips_rise_first":
+                min_s = min(min_s, HIPS_FIRST_MIN_S)
             check = self.checks[fault_id]
             active = check.update(t, applies and ev.raise_now, ev.clear_now or not applies, min_s)
             statuses[fault_id] = FaultStatus(

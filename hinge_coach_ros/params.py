@@ -268,13 +268,13 @@ THRESHOLDS: tuple[Threshold, ...] = (
     ),
     Threshold(
         "head_down_deg",
-        15.0,
+        12.0,
         "Head down: the ear-shoulder line dropped (flexion) against the trunk, relative to the "
         "person's standing posture.",
         min=5.0,
         max=60.0,
-        source="the article: head, mid back and tailbone stay on one line; a neutral neck drifts "
-        "up to about 8 deg toward flexion at the bottom of a hinge",
+        source="the article: head, mid back and tailbone stay on one line; relative to standing, a "
+        "neutral neck stays within about 4 deg through a hinge",
     ),
     Threshold(
         "toes_com_offset_mm",
@@ -316,6 +316,25 @@ THRESHOLDS: tuple[Threshold, ...] = (
         min=30.0,
         max=600.0,
         source="a controlled 1.5-2 s descent peaks near 100-120 deg/s",
+    ),
+    Threshold(
+        "hips_rise_first_lead_mm",
+        25.0,
+        "Hips rise first: how much more the hips than the shoulders have risen since the hips' "
+        "lowest point (pulls from the floor).",
+        min=5.0,
+        max=300.0,
+        source="chest and hips rise together, so the legs and glutes, not the back, do the lift "
+        "(the article's box lift)",
+    ),
+    Threshold(
+        "hips_high_knee_flexion_deg",
+        18.0,
+        "Hips high: knee flexion at the deepest point of a pull from the floor below this.",
+        min=0.0,
+        max=60.0,
+        source="a box lift or deadlift bends the knees about 30-45 deg at the bottom; a stiff-legged "
+        "pull with the trunk near horizontal loads the back",
     ),
     Threshold(
         "fault_min_duration_s",
