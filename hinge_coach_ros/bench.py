@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import time
-import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -127,18 +126,18 @@ def depth_work(impl, frame: dict, cloud_out: np.ndarray) -> tuple:
 
 
 def _blazepose_seconds(rgb: np.ndarray, repeats: int) -> tuple[float | None, str]:
-    """Median seconds of one BlazePose inference (mediapipe 0.10.14, model_complexity=1)."""
+    """Median seconds of one BlazePose inference, as the camera node runs it (tracking mode)."""
+    from .pose import PoseEstimator, PoseModelError
+
     try:
-        with warnings.catch_warnings():  # protobuf deprecation noise from mediapipe's import
-            warnings.simplefilter("ignore")
-            import mediapipe as mp
-    except ImportError:
-        return None, "mediapipe is not installed"
-    pose_model = mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1)
-    with warnings.catch_warnings(), pose_model as pose:
-        warnings.simplefilter("ignore")
-        found = pose.process(rgb).pose_landmarks is not None  # warm-up (and model load)
+        pose = PoseEstimator(segmentation=False)
+    except PoseModelError as exc:
+        return None, str(exc)
+    try:
+        found = pose.process(rgb) is not None  # warm-up (and model load)
         seconds = _median_time(lambda: pose.process(rgb), repeats)
+    finally:
+        pose.close()
     how = "person found: landmark model per frame" if found else "no person found: detector per frame"
     return seconds, how
 

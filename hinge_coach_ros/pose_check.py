@@ -48,35 +48,29 @@ class PoseCheck:
 
 
 def check_blazepose(spec: AthleteSpec, stride: int = 1) -> PoseCheck:
-    try:
-        import mediapipe as mp
+    """BlazePose, as the camera node runs it (tracking mode), on the rendered athlete."""
+    from .pose import PoseEstimator
 
-        solution = mp.solutions.pose
-    except (ImportError, AttributeError) as exc:
-        raise RuntimeError(f"BlazePose needs mediapipe 0.10.14 with mp.solutions ({exc})") from None
     session = generate(spec)
     renderer = Renderer()
     rot, trans = spec.camera.world_to_optical()
     errors: dict[str, list[float]] = {name: [] for name in BODY_LANDMARKS}
     frames = found = 0
-    with solution.Pose(static_image_mode=False, model_complexity=1) as model:
+    model = PoseEstimator(segmentation=False)
+    try:
         for i in range(0, len(session.poses), stride):
             body = body_for(spec, session.poses[i])
             frame = rgbd_frame(spec, body, i, renderer)
             result = model.process(frame.color)
             frames += 1
-            if result.pose_landmarks is None:
+            if result is None:
                 continue
             found += 1
-            detected = np.array(
-                [
-                    [p.x * renderer.intr.width, p.y * renderer.intr.height]
-                    for p in result.pose_landmarks.landmark
-                ]
-            )
             truth = renderer.intr.project(landmarks_world(body) @ rot.T + trans)
             for name in BODY_LANDMARKS:
-                errors[name].append(float(np.linalg.norm(detected[INDEX[name]] - truth[INDEX[name]])))
+                errors[name].append(float(np.linalg.norm(result.pixels[INDEX[name]] - truth[INDEX[name]])))
+    finally:
+        model.close()
     every = np.concatenate([np.array(v) for v in errors.values()]) if found else np.array([np.nan])
     return PoseCheck(
         frames=frames,
