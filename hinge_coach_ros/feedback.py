@@ -312,6 +312,15 @@ class PanTiltController:
     def go_home(self) -> None:
         self.target = self.limits.clamp(self.limits.home_pan_deg, self.limits.home_tilt_deg)
 
+    def at_rest_on_target(self, tolerance_deg: float = 0.5) -> bool:
+        """On the target and no longer moving: safe to drop the torque."""
+        return (
+            abs(self.pan_deg - self.target[0]) <= tolerance_deg
+            and abs(self.tilt_deg - self.target[1]) <= tolerance_deg
+            and abs(self.pan_dps) < 1.0
+            and abs(self.tilt_dps) < 1.0
+        )
+
     def reset(self, pan: float, tilt: float) -> None:
         """Take the mount's real position (after a reconnect, say) and stand still there."""
         if math.isfinite(pan) and math.isfinite(tilt):

@@ -165,6 +165,12 @@ class DynamixelPanTilt:
         finally:
             self.torque_off()
 
+    def torque_enable(self) -> None:
+        """Torque back on after a park (the port and the servo settings are kept)."""
+        for servo_id in self.ids.values():
+            self._write(servo_id, TORQUE_ENABLE, 1)
+        self.torque_on = True
+
     def torque_off(self) -> None:
         if self._packet is None:
             return

@@ -75,5 +75,8 @@ class SimPanTilt:
     def torque_off(self) -> None:
         self.torque_on = False
 
+    def torque_enable(self) -> None:
+        self.torque_on = True
+
     def close(self) -> None:
         pass

@@ -140,6 +140,7 @@ class FeedbackNode(Node):
         self._last_skeleton_s = -math.inf
         self._last_step_s = time.monotonic()
         self._mount_was_failing = False
+        self._parked = False  # home with torque off while nobody is there
         self._shut_down = False
         self._led_pub = self.create_publisher(ColorRGBA, "led", 10)
         self._cmd_pub = self.create_publisher(JointState, "pan_tilt/command", 10)
@@ -257,9 +258,16 @@ class FeedbackNode(Node):
             self._mount_was_failing = False
             self.pan_tilt.reset(self.mount.pan_deg, self.mount.tilt_deg)  # continue from where it is
         if self._now() - self._last_skeleton_s > self.params["stale_timeout_s"]:
-            self.pan_tilt.go_home()  # stale input: nobody to face, park the display
+            # Stale input: nobody to face. Go home, and once there, torque off (parked).
+            self.pan_tilt.go_home()
+            if not self._parked and self.pan_tilt.at_rest_on_target():
+                self._parked = True
+                self._mount_worker.submit(lambda mount: mount.safe_stop())
+        elif self._parked:
+            self._parked = False  # someone is back: the next command job turns the torque on
         pan, tilt = self.pan_tilt.step(dt)
-        self._mount_worker.submit(lambda mount: (mount.command(pan, tilt), mount.read_position()))
+        if not self._parked:  # the worker keeps only the newest job: do not replace the park
+            self._mount_worker.submit(lambda mount: self._drive(mount, pan, tilt))
         self._apply_led_keepalive()
         if self.speaker is not None:
             self.speaker.poll(now_mono)
@@ -274,6 +282,14 @@ class FeedbackNode(Node):
                 position=[math.radians(self.mount.pan_deg), math.radians(self.mount.tilt_deg)],
             )
         )
+
+    @staticmethod
+    def _drive(mount, pan: float, tilt: float) -> None:
+        """One control step on the device (in the driver's worker thread)."""
+        if not mount.torque_on:
+            mount.torque_enable()  # after a park; a failed device is reopened by the worker instead
+        mount.command(pan, tilt)
+        mount.read_position()
 
     def _apply_led_keepalive(self) -> None:
         colour, pattern = self.policy.colour, self.policy.pattern
