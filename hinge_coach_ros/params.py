@@ -508,7 +508,7 @@ FEEDBACK_NODE: tuple[Param, ...] = (
     Param(
         "stale_timeout_s",
         0.5,
-        "Without a skeleton for this long the mount stops and goes home.",
+        "Without a skeleton for this long the mount goes home, then turns its torque off.",
         min=0.1,
         max=10.0,
     ),
