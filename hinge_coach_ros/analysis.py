@@ -13,6 +13,7 @@ import numpy as np
 
 from .alignment import HingeEngine
 from .dowel import BackProfile
+from .landmarks import empty_skeleton
 from .params import ParameterError, validate
 from .session_io import read_session
 
@@ -45,8 +46,7 @@ def skeleton_frames(
         else VideoSource(str(path))
     )
     pipeline = CameraPipeline(PoseEstimator())
-    empty = np.full((33, 4), np.nan)
-    empty[:, 3] = 0.0
+    empty = empty_skeleton()
     try:
         while (frame := source.read()) is not None:
             skeleton = pipeline.process(frame)

@@ -6,6 +6,8 @@ the alignment engine) uses this order and these names.
 
 from __future__ import annotations
 
+import numpy as np
+
 LANDMARK_NAMES: tuple[str, ...] = (
     "nose",
     "left_eye_inner",
@@ -43,6 +45,15 @@ LANDMARK_NAMES: tuple[str, ...] = (
 )
 
 NUM_LANDMARKS = len(LANDMARK_NAMES)
+
+
+def empty_skeleton() -> np.ndarray:
+    """The (33, 4) skeleton of a frame with nobody in it: NaN positions, confidence 0."""
+    out = np.full((NUM_LANDMARKS, 4), np.nan)
+    out[:, 3] = 0.0
+    return out
+
+
 INDEX: dict[str, int] = {name: i for i, name in enumerate(LANDMARK_NAMES)}
 
 # Stick-figure edges used by the RViz markers and the coaching screen.

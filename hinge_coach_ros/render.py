@@ -24,25 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .athlete import AthleteSpec, Body, CameraPlacement, virtual_dowel
-
-
-@dataclass(frozen=True)
-class Intrinsics:
-    """Pinhole intrinsics of the colour stream (a D435 colour camera at 640x480)."""
-
-    width: int = 640
-    height: int = 480
-    fx: float = 615.3
-    fy: float = 615.3
-    cx: float = 321.7
-    cy: float = 239.6
-
-    def project(self, points: np.ndarray) -> np.ndarray:
-        """(N, 3) optical-frame points to (N, 2) pixel coordinates."""
-        p = np.asarray(points, dtype=float)
-        return np.stack(
-            [self.fx * p[:, 0] / p[:, 2] + self.cx, self.fy * p[:, 1] / p[:, 2] + self.cy], axis=1
-        )
+from .sources import Intrinsics  # re-exported: the renderer draws through the camera's own model
 
 
 @dataclass(frozen=True)

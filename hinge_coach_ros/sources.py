@@ -24,14 +24,24 @@ class SourceError(RuntimeError):
 
 @dataclass(frozen=True)
 class Intrinsics:
-    """Pinhole intrinsics of the color stream (aligned depth shares them)."""
+    """Pinhole intrinsics of the color stream (aligned depth shares them).
 
-    width: int
-    height: int
-    fx: float
-    fy: float
-    cx: float
-    cy: float
+    The defaults are a D435 color camera at 640x480, which the synthetic athlete renders.
+    """
+
+    width: int = 640
+    height: int = 480
+    fx: float = 615.3
+    fy: float = 615.3
+    cx: float = 321.7
+    cy: float = 239.6
+
+    def project(self, points: np.ndarray) -> np.ndarray:
+        """(N, 3) optical-frame points to (N, 2) pixel coordinates."""
+        p = np.asarray(points, dtype=float)
+        return np.stack(
+            [self.fx * p[:, 0] / p[:, 2] + self.cx, self.fy * p[:, 1] / p[:, 2] + self.cy], axis=1
+        )
 
 
 @dataclass

@@ -26,7 +26,7 @@ from visualization_msgs.msg import Marker, MarkerArray
 
 from ..athlete import AthleteSpec, generate
 from ..kernels import deproject_depth
-from ..landmarks import BONES, INDEX
+from ..landmarks import BONES, INDEX, empty_skeleton
 from ..messages import back_profile_to_cloud, colored_cloud, skeleton_to_cloud
 from ..session_io import SkeletonStream, embedded_session_path, read_session
 from ..sources import Frame, Intrinsics, LatestFrame, RealSenseSource, SourceError, VideoSource
@@ -196,9 +196,9 @@ class CameraNode(Node):
                 self._floor_pub.publish(Vector3Stamped(header=header, vector=Vector3(x=x, y=y, z=z)))
             self._publish_skeleton(skeleton.landmarks, header)
         else:
-            empty = np.full((33, 4), np.nan)
-            empty[:, 3] = 0.0
-            self._publish_skeleton(empty, header)  # "nobody here" is news for the alignment node too
+            self._publish_skeleton(
+                empty_skeleton(), header
+            )  # "nobody here" is news for the alignment node too
         self._publish_images(frame, header)
 
     def _take_frame(self) -> Frame | None:

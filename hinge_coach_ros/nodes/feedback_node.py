@@ -238,9 +238,8 @@ class FeedbackNode(Node):
                 self.speaker.cancel_pending()  # a cue that no longer holds is not spoken late
 
     def _apply_led(self) -> None:
-        colour, pattern = self.policy.colour, self.policy.pattern
-        self._led_worker.submit(lambda led: led.show(colour, pattern))
-        r, g, b, a = colour
+        self._apply_led_keepalive()
+        r, g, b, a = self.policy.colour
         self._led_pub.publish(ColorRGBA(r=r, g=g, b=b, a=a))
 
     def _control(self) -> None:
