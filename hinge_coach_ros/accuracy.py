@@ -9,12 +9,16 @@ that do not. ``hinge-coach accuracy`` prints it; the tests assert on it.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
+import json
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 
 from .alignment import HingeEngine
-from .athlete import PRESETS, AthleteSpec, CameraPlacement, generate
+from .athlete import PRESETS, RGBD_DEMO_SPEC, AthleteSpec, CameraPlacement, generate
+from .geometry import MIN_CONFIDENCE
+from .landmarks import INDEX
 
 # Magnitudes well past the default thresholds (a clear case of each fault).
 FAULT_CASES: dict[str, float] = {
@@ -70,6 +74,24 @@ def _session_faults(faults: list[str]) -> dict[int, dict[str, float]]:
     return {2 * i + 2: {f: FAULT_CASES[f]} for i, f in enumerate(faults)}
 
 
+def _injected(preset: str, faults: tuple[str, ...]) -> list[str]:
+    return [f for f in faults if PRESETS[preset].from_floor or f not in FLOOR_ONLY]
+
+
+def session_spec(
+    preset: str, view: str, seed: int, faults: tuple[str, ...] = tuple(FAULT_CASES)
+) -> AthleteSpec:
+    """One sweep session: every fault once, on reps 2, 4, ..., a clean rep before and after each."""
+    injected = _injected(preset, faults)
+    return AthleteSpec(
+        preset=preset,
+        reps=2 * len(injected) + 1,
+        faults=_session_faults(injected),
+        camera=CameraPlacement(view=view),
+        seed=seed,
+    )
+
+
 def evaluate(
     presets: tuple[str, ...] = tuple(sorted(PRESETS)),
     views: tuple[str, ...] = VIEWS,
@@ -81,15 +103,7 @@ def evaluate(
         angle_errors={a: [] for a in ANGLES},
     )
     for preset, view, seed in itertools.product(presets, views, seeds):
-        injected = [f for f in faults if PRESETS[preset].from_floor or f not in FLOOR_ONLY]
-        fault_reps = _session_faults(injected)
-        spec = AthleteSpec(
-            preset=preset,
-            reps=2 * len(injected) + 1,
-            faults=fault_reps,
-            camera=CameraPlacement(view=view),
-            seed=seed,
-        )
+        spec = session_spec(preset, view, seed, faults)
         session = generate(spec)
         engine = HingeEngine({"exercise": preset})
         reps = []
@@ -121,14 +135,244 @@ def evaluate(
 
 
 def format_result(result: Result) -> str:
-    lines = [
-        f"sessions: {result.sessions}, rep count exact in {result.rep_count_exact}",
-        "angle mean absolute error: " + ", ".join(f"{a} {result.angle_mae(a):.2f} deg" for a in ANGLES),
-        f"{'fault':<20} {'found':>12} {'rate':>6} {'false alarms':>14} {'rate':>6}",
-    ]
-    for fault_id, t in result.tallies.items():
+    return "\n".join(
+        [
+            f"sessions: {result.sessions}, rep count exact in {result.rep_count_exact}",
+            "angle mean absolute error: " + ", ".join(f"{a} {result.angle_mae(a):.2f} deg" for a in ANGLES),
+            format_tallies(result.tallies),
+        ]
+    )
+
+
+def format_tallies(tallies: dict[str, Tally]) -> str:
+    lines = [f"{'fault':<20} {'found':>12} {'rate':>6} {'false alarms':>14} {'rate':>6}"]
+    for fault_id, t in tallies.items():
         lines.append(
             f"{fault_id:<20} {t.found:>5} / {t.faulty:<4} {t.detection_rate:>6.0%} "
             f"{t.false_alarms:>7} / {t.clean:<4} {t.false_alarm_rate:>6.0%}"
         )
+    return "\n".join(lines)
+
+
+# --- from rendered RGB-D ------------------------------------------------------
+
+# The rendered sweep: both placements of the dowel drill and of a pull from the
+# floor, every fault once per session (rendered once into the cache, minutes).
+RGBD_PRESETS = ("dowel", "deadlift")
+RGBD_SEED = 1
+
+
+def rgbd_specs(presets: tuple[str, ...] = RGBD_PRESETS, views: tuple[str, ...] = VIEWS) -> list[AthleteSpec]:
+    return [
+        replace(session_spec(preset, view, RGBD_SEED), landmark_noise_m=0.0)
+        for preset, view in itertools.product(presets, views)
+    ]
+
+
+MODES = ("live", "offline")  # one-euro frame by frame, as the camera node; zero-phase, as `analyze`
+MOVING_DPS = 10.0  # a frame is "moving" when the true hip flexion changes faster than this
+REPORTED_LANDMARKS = ("shoulder", "hip", "knee", "ankle", "heel", "foot_index", "ear")
+RGBD_ANGLES = ANGLES + ("head_neck_deg", "com_offset_mm")
+
+
+@dataclass
+class RgbdCapture:
+    """One rendered session through BlazePose and depth lifting, unfiltered, with its truth."""
+
+    name: str
+    preset: str
+    truth: dict
+    times_s: np.ndarray  # (N,)
+    landmarks: np.ndarray  # (N, 33, 4) lifted, unfiltered
+    backs: list  # BackProfile or None per frame
+    ups: list  # floor up vector or None per frame
+
+
+@dataclass
+class RgbdResult:
+    mode: str
+    result: Result = field(default_factory=Result)
+    errors: dict[str, list[np.ndarray]] = field(default_factory=dict)  # per-frame abs errors
+    moving: list[np.ndarray] = field(default_factory=list)
+    lag_ms: list[float] = field(default_factory=list)
+    landmark_errors: dict[str, list[np.ndarray]] = field(default_factory=dict)  # (n, 3) fwd, up, lateral
+
+    def mae(self, angle: str, which: str = "all") -> float:
+        errors = np.concatenate(self.errors[angle])
+        moving = np.concatenate(self.moving)
+        keep = {"all": np.ones_like(moving), "still": ~moving, "moving": moving}[which]
+        return float(np.nanmean(errors[keep]))
+
+
+def capture_rgbd(recording: Path, preset: str, name: str) -> RgbdCapture:
+    from .analysis import skeleton_frames
+    from .session_io import truth_path
+
+    truth = json.loads(truth_path(Path(recording)).read_text())
+    frames = list(skeleton_frames(Path(recording), live_filter=False))
+    return RgbdCapture(
+        name=name,
+        preset=preset,
+        truth=truth,
+        times_s=np.array([f[0] for f in frames]),
+        landmarks=np.stack([f[1] for f in frames]),
+        backs=[f[2] for f in frames],
+        ups=[f[3] for f in frames],
+    )
+
+
+def _filtered(capture: RgbdCapture, mode: str) -> np.ndarray:
+    from .analysis import smooth_offline
+    from .filters import OneEuroFilter
+    from .params import defaults
+
+    if mode == "offline":
+        frames = [(t, lm, None, None) for t, lm in zip(capture.times_s, capture.landmarks)]
+        return np.stack([f[1] for f in smooth_offline(frames)])
+    p = defaults("camera_node")
+    f = OneEuroFilter(min_cutoff_hz=float(p["filter_min_cutoff_hz"]), beta=float(p["filter_beta"]))
+    out = capture.landmarks.copy()
+    for i, t in enumerate(capture.times_s):
+        if np.isfinite(out[i, :, :3]).any():
+            out[i, :, :3] = f(float(t), out[i, :, :3])
+        else:
+            f.reset()
+    return out
+
+
+def _lag_ms(measured: np.ndarray, truth: np.ndarray, fps: float, max_frames: int = 10) -> float:
+    """How late the measured series follows the truth: the shift of least mean abs difference,
+    refined between frames by a parabola through the best shift and its neighbours."""
+    n = len(truth)
+    cost = []
+    for s in range(-max_frames, max_frames + 1):
+        a, b = measured[max(s, 0) : n + min(s, 0)], truth[max(-s, 0) : n - max(s, 0)]
+        cost.append(float(np.nanmean(np.abs(a - b))))
+    k = int(np.argmin(cost))
+    shift = float(k - max_frames)
+    if 0 < k < len(cost) - 1:
+        c0, c1, c2 = cost[k - 1], cost[k], cost[k + 1]
+        denom = c0 - 2 * c1 + c2
+        if denom > 0:
+            shift += 0.5 * (c0 - c2) / denom
+    return 1000.0 * shift / fps
+
+
+def _truth_landmark_angles(truth: dict) -> dict[str, np.ndarray]:
+    """head-neck angle of the true landmarks, through the same geometry (its definition is the ear's)."""
+    from .geometry import frame_angles
+
+    up = np.asarray(truth["up_optical"])
+    true_lm = np.asarray(truth["frames"]["landmarks_optical_m"])
+    out = np.full(len(true_lm), np.nan)
+    for i, lm in enumerate(true_lm):
+        a = frame_angles(np.concatenate([lm, np.full((len(lm), 1), 0.95)], axis=1), up)
+        if a is not None:
+            out[i] = a.head_neck_deg
+    return {"head_neck_deg": out}
+
+
+def score_rgbd(captures: list[RgbdCapture], mode: str) -> RgbdResult:
+    """The engine over the captures with ``mode``'s smoothing, against the truth."""
+    out = RgbdResult(mode, Result(tallies={f: Tally() for f in FAULT_CASES}))
+    out.errors = {a: [] for a in RGBD_ANGLES}
+    for capture in captures:
+        truth, frames = capture.truth, capture.truth["frames"]
+        landmarks = _filtered(capture, mode)
+        engine = HingeEngine({"exercise": capture.preset})
+        measured = {a: np.full(len(landmarks), np.nan) for a in RGBD_ANGLES}
+        reps = []
+        for i, t in enumerate(capture.times_s):
+            report = engine.update(float(t), landmarks[i], capture.backs[i], capture.ups[i])
+            if report.angles is not None:
+                for a in RGBD_ANGLES:
+                    measured[a][i] = getattr(report.angles, a)
+            if report.completed_rep is not None:
+                reps.append(report.completed_rep)
+        fps = float(truth["fps"])
+        true_angles = {a: np.asarray(frames[a], dtype=float) for a in ANGLES}
+        true_angles["com_offset_mm"] = np.asarray(frames["com_ahead_of_midfoot_mm"], dtype=float)
+        head = _truth_landmark_angles(truth)["head_neck_deg"]
+        # The head checks use the angle relative to standing: compare it so, both sides
+        # against their own first second of standing.
+        settle = int(fps)
+        true_angles["head_neck_deg"] = head - np.nanmedian(head[:settle])
+        measured["head_neck_deg"] = measured["head_neck_deg"] - np.nanmedian(
+            measured["head_neck_deg"][:settle]
+        )
+        speed = np.abs(np.gradient(true_angles["hip_flexion_deg"], capture.times_s))
+        for a in RGBD_ANGLES:
+            out.errors[a].append(np.abs(measured[a] - true_angles[a])[settle:])
+        out.moving.append((speed > MOVING_DPS)[settle:])
+        out.lag_ms.append(_lag_ms(measured["hip_flexion_deg"], true_angles["hip_flexion_deg"], fps))
+        _landmark_errors(out, landmarks, truth)
+        out.result.sessions += 1
+        out.result.rep_count_exact += int(len(reps) == len(truth["reps"]))
+        if len(reps) != len(truth["reps"]):
+            continue
+        for rep, truth_rep in zip(reps, truth["reps"]):
+            for fault_id, tally in out.result.tallies.items():
+                raised = fault_id in rep.faults
+                if fault_id in truth_rep["faults"]:
+                    tally.faulty += 1
+                    tally.found += int(raised)
+                elif not truth_rep["faults"]:
+                    tally.clean += 1
+                    tally.false_alarms += int(raised)
+    return out
+
+
+def _landmark_errors(out: RgbdResult, landmarks: np.ndarray, truth: dict) -> None:
+    """Measured minus true landmark, in the athlete's axes: forward, up, lateral (to the right)."""
+    rotation = np.asarray(truth["camera"]["world_to_optical_rotation"])
+    true_lm = np.asarray(truth["frames"]["landmarks_optical_m"])
+    for part in REPORTED_LANDMARKS:
+        for side in ("left", "right"):
+            k = INDEX[f"{side}_{part}"]
+            seen = landmarks[:, k, 3] >= MIN_CONFIDENCE
+            error = (landmarks[seen, k, :3] - true_lm[seen, k]) @ rotation  # R^T e, row-wise
+            out.landmark_errors.setdefault(f"{side}_{part}", []).append(error)
+
+
+def evaluate_rgbd(specs: list[AthleteSpec] | None = None) -> list[RgbdResult]:
+    """Render (once, cached) and capture the sessions, then score them in both modes."""
+    from .rs_recording import embedded_rgbd_session
+
+    captures = []
+    for spec in specs if specs is not None else [RGBD_DEMO_SPEC, *rgbd_specs()]:
+        name = f"{spec.preset} {spec.camera.view} ({spec.reps} reps)"
+        captures.append(capture_rgbd(embedded_rgbd_session(spec), spec.preset, name))
+    return [score_rgbd(captures, mode) for mode in MODES]
+
+
+def format_rgbd(results: list[RgbdResult]) -> str:
+    first = results[0].result
+    lines = [
+        f"RGB-D sessions: {first.sessions}; angle mean absolute error, all frames (still / moving), "
+        "deg; COM offset in mm; head-neck relative to standing",
+        f"{'mode':<8} {'rep count exact':>15} {'hip lag ms':>10}  "
+        + "  ".join(f"{a.replace('_deg', '').replace('_mm', ''):>20}" for a in RGBD_ANGLES),
+    ]
+    for r in results:
+        cells = [f"{r.mae(a):5.2f} ({r.mae(a, 'still'):5.2f}/{r.mae(a, 'moving'):5.2f})" for a in RGBD_ANGLES]
+        lines.append(
+            f"{r.mode:<8} {r.result.rep_count_exact:>7} of {r.result.sessions:<5} "
+            f"{np.mean(r.lag_ms):>10.0f}  " + "  ".join(f"{c:>20}" for c in cells)
+        )
+    for r in results:
+        lines += ["", f"faults ({r.mode}):", format_tallies(r.result.tallies)]
+    r = results[-1]
+    lines += [
+        "",
+        f"landmark error ({r.mode}), measured minus true, mm in the athlete's axes (the camera is on "
+        "the left: right is the far side)",
+        f"{'landmark':<18} {'forward':>8} {'up':>8} {'lateral':>8} {'mean |e|':>9} {'frames':>7}",
+    ]
+    for name, parts in r.landmark_errors.items():
+        e = 1000.0 * np.concatenate(parts)
+        if len(e) == 0:
+            continue
+        fwd, up, lat = np.nanmean(e, axis=0)
+        norm = np.nanmean(np.linalg.norm(e, axis=1))
+        lines.append(f"{name:<18} {fwd:>8.0f} {up:>8.0f} {lat:>8.0f} {norm:>9.0f} {len(e):>7}")
     return "\n".join(lines)

@@ -17,7 +17,7 @@ import numpy as np
 
 from .athlete import FAULT_IDS, PRESETS
 from .dowel import NOT_SEEN, BackProfile, DowelMetrics, measure
-from .geometry import FrameAngles, frame_angles
+from .geometry import FrameAngles, facing_direction, frame_angles
 from .landmarks import INDEX
 from .params import Value, defaults, thresholds_for
 
@@ -146,6 +146,11 @@ LOCKOUT_HOLD_S = 0.5  # lockout is judged over this long after standing tall
 TOP_STALL_S = 0.3  # stopped rising this long near the top: the rep ends there (incomplete lockout)
 SETUP_BASELINE_S = 0.5  # standing still this long in setup gives the posture baselines
 BASELINE_FRAMES = 60  # the baselines are medians over the last 2 s of standing still
+# Descent speed for fast_descent: the least-squares slope of hip flexion over this
+# long. A frame-to-frame difference turns 1 deg of landmark jitter into 30 deg/s at
+# 30 fps, and the peak of a noisy speed is biased up; the slope over 7 frames has
+# about a seventh of that noise and follows a 1-2 s descent within a frame or two.
+DESCENT_SPEED_WINDOW_S = 0.2
 
 
 @dataclass
@@ -237,6 +242,43 @@ class UpFromFeet:
         return -normal if normal @ head_side < 0 else normal
 
 
+class SteadyFacing:
+    """The way the person faces, held steady: the feet stay planted through a set.
+
+    A frame's facing (from its feet) joins a slow average when it agrees with
+    it; a frame that disagrees is set aside (BlazePose swapping the feet for a
+    few frames, or guessing a hidden one, turns a frame's facing by 30-50 deg
+    on the rendered athlete) unless the disagreement lasts: then the person
+    has turned, and the new facing is taken.
+    """
+
+    AGREE_DEG = 20.0
+    TURN_S = 1.0
+    BLEND = 0.1  # share of a new frame in the average (about 10 frames' memory)
+
+    def __init__(self) -> None:
+        self.facing: np.ndarray | None = None
+        self._disagree_since: float | None = None
+
+    def reset(self) -> None:
+        self.facing, self._disagree_since = None, None
+
+    def update(self, t: float, facing_now: np.ndarray | None) -> np.ndarray | None:
+        if facing_now is None:
+            return self.facing
+        if self.facing is None:
+            self.facing = facing_now
+        elif float(facing_now @ self.facing) >= math.cos(math.radians(self.AGREE_DEG)):
+            blended = (1.0 - self.BLEND) * self.facing + self.BLEND * facing_now
+            self.facing = blended / np.linalg.norm(blended)
+            self._disagree_since = None
+        elif self._disagree_since is None:
+            self._disagree_since = t
+        elif t - self._disagree_since >= self.TURN_S:
+            self.facing, self._disagree_since = facing_now, None
+        return self.facing
+
+
 class FaultCheck:
     """One fault's state: hysteresis by separate raise and clear conditions, and a minimum duration."""
 
@@ -300,6 +342,8 @@ class HingeEngine:
         self._last_seen_s: float | None = None
         self._prev: tuple[float, float] | None = None  # (time, hip flexion)
         self._speed_dps = 0.0
+        self._recent_hip: deque[tuple[float, float]] = deque(maxlen=64)  # (time, hip flexion)
+        self.facing = SteadyFacing()
         self._standing_hip_deg = math.inf  # the standing posture's hip flexion
         self._baseline: dict[str, deque[float]] = {
             "head_neck": deque(maxlen=BASELINE_FRAMES),
@@ -335,7 +379,7 @@ class HingeEngine:
         if lm.shape != (33, 4):
             raise ValueError(f"landmarks must be (33, 4), got {lm.shape}")
         up = self._gravity(lm, floor_up)
-        a = frame_angles(lm, up)
+        a = frame_angles(lm, up, self.facing.update(t, facing_direction(lm, up)))
         if a is None or not math.isfinite(a.hip_flexion_deg):
             return self._no_person(t)
         self._last_seen_s = t
@@ -344,6 +388,7 @@ class HingeEngine:
             raw = (hip - self._prev[1]) / (t - self._prev[0])
             self._speed_dps = 0.6 * self._speed_dps + 0.4 * raw  # light smoothing of landmark noise
         self._prev = (t, hip)
+        self._recent_hip.append((t, hip))
         dowel = NOT_SEEN
         if back is not None:
             dowel = measure(back.points, back.valid, back.fractions, up, a.facing) or NOT_SEEN
@@ -381,6 +426,8 @@ class HingeEngine:
             self._rep = None
             self.phase = "setup"
             self._prev = None
+            self._recent_hip.clear()
+            self.facing.reset()
             self._standing_hip_deg = math.inf
             for values in self._baseline.values():
                 values.clear()
@@ -581,9 +628,19 @@ class HingeEngine:
             out[fault_id] = (Evaluation(False), False)
         return out
 
+    def _descent_speed_dps(self, t: float) -> float:
+        """Hip flexion speed as the least-squares slope over the last DESCENT_SPEED_WINDOW_S."""
+        window = [(ti, h) for ti, h in self._recent_hip if t - ti <= DESCENT_SPEED_WINDOW_S + 1e-9]
+        if len(window) < 3:
+            return self._speed_dps
+        times, hips = np.array(window).T
+        times = times - times.mean()
+        return float(times @ (hips - hips.mean()) / (times @ times))
+
     def _check_faults(self, t: float, a: FrameAngles) -> dict[str, FaultStatus]:
         if self._rep is not None and self.phase == "descent":
-            self._rep["descent_speed"] = max(self._rep.get("descent_speed", -math.inf), self._speed_dps)
+            speed = self._descent_speed_dps(t)
+            self._rep["descent_speed"] = max(self._rep.get("descent_speed", -math.inf), speed)
         statuses = {}
         for fault_id, (ev, applies) in self._evaluate(a).items():
             min_s = self.thresholds["fault_min_duration_s"]

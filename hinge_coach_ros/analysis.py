@@ -1,30 +1,43 @@
 """Offline analysis: the alignment engine over a skeleton CSV, a RealSense recording or a video.
 
 Recordings and videos go through the camera node's own pipeline (BlazePose,
-depth lifting, filtering), frame by frame, none skipped.
+depth lifting), frame by frame, none skipped. Live, the camera node filters
+each frame as it comes (one-euro, causal, so a little lag); here the whole
+session is at hand, so the landmarks are smoothed forward and backward
+(``filters.zero_phase_lowpass``) instead: the same smoothing, no lag.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
 
 from .alignment import HingeEngine
 from .dowel import BackProfile
+from .filters import zero_phase_lowpass
 from .landmarks import empty_skeleton
 from .params import ParameterError, validate
 from .session_io import read_session
 
 RECORDING_SUFFIXES = (".db3", ".bag")
+# Offline landmark smoothing cut-off: a hinge rep (1-2 s down, 1-2 s up) has its
+# motion well under 2 Hz; landmark jitter is broadband. Biomechanics smooths
+# whole-body marker data at 3-6 Hz (Winter, Biomechanics and Motor Control of
+# Human Movement, ch. 2); the slow end fits a hinge.
+OFFLINE_CUTOFF_HZ = 3.0
 VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm")
 
 
-def skeleton_frames(
-    path: Path,
-) -> Iterator[tuple[float, np.ndarray, BackProfile | None, np.ndarray | None]]:
-    """(time s, (33, 4) landmarks, back profile, floor up vector) for every frame; None without depth."""
+Frame = tuple[float, np.ndarray, BackProfile | None, np.ndarray | None]
+
+
+def skeleton_frames(path: Path, live_filter: bool = True) -> Iterator[Frame]:
+    """(time s, (33, 4) landmarks, back profile, floor up vector) for every frame; None without depth.
+
+    ``live_filter=False``: recordings and videos come unfiltered (for ``smooth_offline``).
+    """
     suffix = path.suffix.lower()
     if suffix == ".csv":
         stream = read_session(path)
@@ -45,7 +58,7 @@ def skeleton_frames(
         if suffix in RECORDING_SUFFIXES
         else VideoSource(str(path))
     )
-    pipeline = CameraPipeline(PoseEstimator())
+    pipeline = CameraPipeline(PoseEstimator(), live_filter=live_filter)
     empty = empty_skeleton()
     try:
         while (frame := source.read()) is not None:
@@ -57,6 +70,21 @@ def skeleton_frames(
     finally:
         source.close()
         pipeline.estimator.close()
+
+
+def smooth_offline(frames: list[Frame], cutoff_hz: float = OFFLINE_CUTOFF_HZ) -> list[Frame]:
+    """The frames with their landmark positions low-passed forward and backward (no lag)."""
+    if len(frames) < 2:
+        return frames
+    times = np.array([f[0] for f in frames])
+    rate_hz = 1.0 / float(np.median(np.diff(times)))
+    positions = zero_phase_lowpass(np.stack([f[1][:, :3] for f in frames]), rate_hz, cutoff_hz)
+    out = []
+    for (t, lm, back, up), xyz in zip(frames, positions):
+        smoothed = lm.copy()
+        smoothed[:, :3] = xyz
+        out.append((t, smoothed, back, up))
+    return out
 
 
 def analyze(path: Path, up: str | None = None, exercise: str = "dowel", patient_profile: str = "") -> dict:
@@ -78,7 +106,12 @@ def analyze(path: Path, up: str | None = None, exercise: str = "dowel", patient_
         )
     engine = HingeEngine(params)
     reps = []
-    for t, lm, back, floor in skeleton_frames(path):
+    frames: Iterable[Frame]
+    if path.suffix.lower() == ".csv":
+        frames = skeleton_frames(path)
+    else:
+        frames = smooth_offline(list(skeleton_frames(path, live_filter=False)))
+    for t, lm, back, floor in frames:
         rep = engine.update(float(t), lm, back, floor).completed_rep
         if rep is not None:
             reps.append(

@@ -17,13 +17,32 @@ import numpy as np
 from .dowel import BackProfile, station_fractions
 from .filters import OneEuroFilter
 from .kernels import back_profile, deproject_depth, fit_plane_ransac, lift_landmarks
-from .landmarks import INDEX
+from .landmarks import INDEX, LANDMARK_NAMES
 from .pose import PoseEstimator, PoseResult
 from .sources import Frame, Intrinsics
 
-# Skin-to-joint-centre distance along the viewing ray: the camera sees the
-# surface of a limb, the skeleton is its axis (about half a thigh's depth).
-SURFACE_TO_JOINT_M = 0.04
+# Skin-to-joint-centre depth: the camera sees a limb's near surface, the
+# skeleton is its axis, about half the segment's thickness behind it. Rounded
+# adult values, r = C / 2 pi from typical circumferences (thigh at the gluteal
+# fold 57 cm, knee 38 cm, ankle 23 cm, upper arm at the deltoid 32 cm, elbow
+# 27 cm, wrist 17 cm) and half a foot's breadth (9 cm) for heel and toe.
+# The face, ears and fingers are surface landmarks: BlazePose marks the skin.
+JOINT_DEPTH_M: dict[str, float] = {
+    "shoulder": 0.05,
+    "elbow": 0.043,
+    "wrist": 0.027,
+    "hip": 0.09,
+    "knee": 0.06,
+    "ankle": 0.037,
+    "heel": 0.045,
+    "foot_index": 0.045,
+}
+_JOINT_DEPTH = np.array([JOINT_DEPTH_M.get(name.split("_", 1)[-1], 0.0) for name in LANDMARK_NAMES])
+# Left/right landmark pairs, for telling a hidden far-side joint from a seen one.
+_PAIRS = np.array(
+    [(INDEX[n], INDEX["right_" + n[5:]]) for n in LANDMARK_NAMES if n.startswith("left_")], dtype=int
+)
+OCCLUDED_FRACTION = 0.5  # a far-side joint measured less than this share of its depth behind the near one
 FALLBACK_CONFIDENCE = 0.5  # confidence factor of a joint placed by the model's depth
 NOMINAL_DISTANCE_M = 3.0  # where an RGB-only skeleton is put in front of the camera
 BACK_STATIONS = 24  # dorsal-edge samples from hips to ear: about 2 cm apart on an adult
@@ -54,27 +73,65 @@ def lift_pose(
     pose: PoseResult,
     depth_m: np.ndarray,
     intrinsics: Intrinsics,
-    window_radius_px: int = 2,
+    window_radius_px: int = 4,
     min_visibility: float = 0.5,
 ) -> tuple[np.ndarray, int]:
-    """(33, 4) skeleton in the camera optical frame and the number of joints with measured depth."""
+    """(33, 4) skeleton in the camera optical frame and the number of joints with measured depth.
+
+    Depth is the median over the window's pixels on the person (the segmentation
+    mask), so a window at a limb's edge or a dark shoe's holes does not take the
+    floor's or the wall's depth; then ``joint_centres``.
+    """
     k = (intrinsics.fx, intrinsics.fy, intrinsics.cx, intrinsics.cy)
-    points, count = lift_landmarks(
-        depth_m, pose.pixels, k, depth_scale=1.0, window_radius_px=window_radius_px
+    person = (pose.mask > 0.5).astype(np.uint8) if pose.mask is not None else None
+    surface, count = lift_landmarks(
+        depth_m, pose.pixels, k, depth_scale=1.0, window_radius_px=window_radius_px, mask=person
     )
+    return joint_centres(surface, count, pose, min_visibility)
+
+
+def joint_centres(
+    surface: np.ndarray, count: np.ndarray, pose: PoseResult, min_visibility: float = 0.5
+) -> tuple[np.ndarray, int]:
+    """Joint centres from the lifted surface points (``lift_landmarks``' output).
+
+    Each measured landmark moves ``JOINT_DEPTH_M`` further along its ray. A
+    far-side joint that the near side hides (side-on, the far hip behind the
+    near thigh) gets the near side's depth, not its own: when its measured
+    depth is not behind its near twin by at least OCCLUDED_FRACTION of what
+    BlazePose's metric model puts between them, it is placed on its own pixel
+    ray at the near twin's depth plus the model's depth difference, with
+    lowered confidence. A joint without depth takes the model's 3D position,
+    translated onto the measured joints.
+    """
+    points = np.asarray(surface, dtype=float)
     measured = (count > 0) & (pose.visibility >= min_visibility)
     out = np.full((len(points), 4), np.nan)
     out[:, 3] = 0.0
-    if measured.any():
-        rays = points[measured] / np.linalg.norm(points[measured], axis=1, keepdims=True)
-        out[measured, :3] = points[measured] + SURFACE_TO_JOINT_M * rays
-        out[measured, 3] = pose.visibility[measured]
-        # BlazePose's metric landmarks are hip-centred with camera-aligned axes:
-        # one translation, from the joints that have depth, places the rest.
-        offset = np.median(out[measured, :3] - pose.world_m[measured], axis=0)
-        missing = ~measured
-        out[missing, :3] = pose.world_m[missing] + offset
-        out[missing, 3] = FALLBACK_CONFIDENCE * pose.visibility[missing]
+    if not measured.any():
+        return out, 0
+    distance = np.linalg.norm(points, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        centres = points * ((distance + _JOINT_DEPTH) / distance)[:, None]
+    out[measured, :3] = centres[measured]
+    out[measured, 3] = pose.visibility[measured]
+    model_z = pose.world_m[:, 2]  # BlazePose: hip-centred, z away from the camera
+    for left, right in _PAIRS:
+        if not (measured[left] and measured[right]):
+            continue
+        near, far = (left, right) if model_z[left] <= model_z[right] else (right, left)
+        behind_m = model_z[far] - model_z[near]
+        if out[far, 2] - out[near, 2] >= OCCLUDED_FRACTION * behind_m:
+            continue  # seen where the model expects it (or the twins are side by side)
+        z = out[near, 2] + behind_m
+        out[far, :3] = points[far] * (z / points[far, 2])
+        out[far, 3] = FALLBACK_CONFIDENCE * pose.visibility[far]
+    # BlazePose's metric landmarks are hip-centred with camera-aligned axes:
+    # one translation, from the joints that have depth, places the rest.
+    offset = np.median(out[measured, :3] - pose.world_m[measured], axis=0)
+    missing = ~measured
+    out[missing, :3] = pose.world_m[missing] + offset
+    out[missing, 3] = FALLBACK_CONFIDENCE * pose.visibility[missing]
     return out, int(measured.sum())
 
 
@@ -122,16 +179,23 @@ def floor_up(depth_m: np.ndarray, intrinsics: Intrinsics, person: np.ndarray | N
 
 
 class CameraPipeline:
+    """Pose, lifting and (live) filtering of one frame at a time.
+
+    ``live_filter=False`` leaves the landmarks unfiltered, for offline analysis
+    that smooths the whole session without lag afterwards (``analysis``).
+    """
+
     def __init__(
         self,
         estimator: PoseEstimator,
-        window_radius_px: int = 2,
+        window_radius_px: int = 4,
         min_cutoff_hz: float = 1.5,
-        beta: float = 0.5,
+        beta: float = 5.0,
+        live_filter: bool = True,
     ) -> None:
         self.estimator = estimator
         self.window_radius_px = window_radius_px
-        self.filter = OneEuroFilter(min_cutoff_hz=min_cutoff_hz, beta=beta)
+        self.filter = OneEuroFilter(min_cutoff_hz=min_cutoff_hz, beta=beta) if live_filter else None
 
     def process(self, frame: Frame) -> SkeletonFrame | None:
         """The skeleton of the person in the zone, or None when nobody is there."""
@@ -140,7 +204,8 @@ class CameraPipeline:
         pose = self.estimator.process(frame.color_rgb)
         timings.pose_ms = 1000.0 * (time.perf_counter() - start)
         if pose is None:
-            self.filter.reset()
+            if self.filter is not None:
+                self.filter.reset()
             return None
         start = time.perf_counter()
         back = up = None
@@ -155,6 +220,7 @@ class CameraPipeline:
             depth_joints = 0
         timings.lift_ms = 1000.0 * (time.perf_counter() - start)
         start = time.perf_counter()
-        landmarks[:, :3] = self.filter(frame.stamp_s, landmarks[:, :3])
+        if self.filter is not None:
+            landmarks[:, :3] = self.filter(frame.stamp_s, landmarks[:, :3])
         timings.filter_ms = 1000.0 * (time.perf_counter() - start)
         return SkeletonFrame(frame.stamp_s, landmarks, pose, depth_joints, back, up, timings)

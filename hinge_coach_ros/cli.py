@@ -143,6 +143,12 @@ def _cmd_bench_camera(ns: argparse.Namespace) -> int:
 
 
 def _cmd_accuracy(ns: argparse.Namespace) -> int:
+    if ns.rgbd:
+        from .accuracy import evaluate_rgbd, format_rgbd
+        from .athlete import RGBD_DEMO_SPEC
+
+        print(format_rgbd(evaluate_rgbd([RGBD_DEMO_SPEC] if ns.quick else None)))
+        return 0
     from .accuracy import evaluate, format_result
 
     result = evaluate(seeds=(1,) if ns.quick else (1, 2, 3))
@@ -261,7 +267,17 @@ def parser() -> argparse.ArgumentParser:
     bench_camera.set_defaults(func=_cmd_bench_camera)
 
     accuracy = sub.add_parser("accuracy", help="the engine against the synthetic athlete's truth: a table")
-    accuracy.add_argument("--quick", action="store_true", help="one seed instead of three")
+    accuracy.add_argument(
+        "--quick",
+        action="store_true",
+        help="one seed instead of three; with --rgbd, the embedded session only",
+    )
+    accuracy.add_argument(
+        "--rgbd",
+        action="store_true",
+        help="from rendered RGB-D through the camera pipeline (BlazePose, depth lifting), live and "
+        "offline smoothing; renders the sessions into the cache on first use (minutes)",
+    )
     accuracy.set_defaults(func=_cmd_accuracy)
 
     params = sub.add_parser("params", help="print every parameter with its default and range")

@@ -1,7 +1,11 @@
-"""The one-euro filter (Casiez, Roussel and Vogel, CHI 2012) for landmark jitter.
+"""Landmark smoothing: live, the one-euro filter; offline, a zero-phase low-pass.
 
-It smooths hard when a joint is still (jitter is what shows then) and little
-when it moves fast (lag is what shows then), so the feedback stays immediate.
+The one-euro filter (Casiez, Roussel and Vogel, CHI 2012) smooths hard when a
+joint is still (jitter is what shows then) and little when it moves fast (lag
+is what shows then), so the feedback stays immediate. It is causal, so it
+still lags a moving joint a little. A recording analyzed after the fact has
+the future frames too: ``zero_phase_lowpass`` runs a Butterworth low-pass
+forward and then backward, which cancels its phase, so it smooths without lag.
 """
 
 from __future__ import annotations
@@ -49,3 +53,63 @@ class OneEuroFilter:
         out = np.where(np.isfinite(x), a * x + (1 - a) * prev, np.nan)
         self._x = np.where(np.isfinite(out), out, self._x)
         return out
+
+
+def _butterworth2(cutoff_hz: float, rate_hz: float) -> tuple[np.ndarray, np.ndarray]:
+    """Second-order Butterworth low-pass (b, a) by the bilinear transform, cut-off prewarped."""
+    k = math.tan(math.pi * cutoff_hz / rate_hz)
+    norm = 1.0 + math.sqrt(2.0) * k + k * k
+    b = np.array([k * k, 2.0 * k * k, k * k]) / norm
+    a = np.array([1.0, 2.0 * (k * k - 1.0) / norm, (1.0 - math.sqrt(2.0) * k + k * k) / norm])
+    return b, a
+
+
+def _biquad(b: np.ndarray, a: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Direct form II transposed along axis 0, started at rest on x[0] (no start-up step)."""
+    y = np.empty_like(x)
+    # Steady state for a constant input x[0]: the filter's DC gain is 1.
+    z1 = x[0] * (1.0 - b[0])
+    z2 = x[0] * (b[2] - a[2])
+    for i in range(len(x)):
+        yi = b[0] * x[i] + z1
+        z1 = b[1] * x[i] - a[1] * yi + z2
+        z2 = b[2] * x[i] - a[2] * yi
+        y[i] = yi
+    return y
+
+
+def zero_phase_lowpass(x: np.ndarray, rate_hz: float, cutoff_hz: float) -> np.ndarray:
+    """Zero-phase low-pass of a frame series along axis 0 (e.g. (N, 33, 3) landmarks).
+
+    A second-order Butterworth run forward then backward (fourth order in
+    magnitude, no phase lag). The ends are padded by odd reflection so they do
+    not droop; each run of finite values between NaN gaps is filtered on its
+    own, and NaN entries stay NaN.
+    """
+    if not 0 < cutoff_hz < 0.5 * rate_hz:
+        raise ValueError("the cut-off must be positive and below half the frame rate")
+    x = np.asarray(x, dtype=float)
+    out = np.full_like(x, np.nan)
+    b, a = _butterworth2(cutoff_hz, rate_hz)
+    pad_max = int(math.ceil(3.0 * rate_hz / cutoff_hz))  # about the filter's settling time
+    flat = x.reshape(len(x), -1)
+    result = out.reshape(len(x), -1)
+    finite = np.isfinite(flat)
+    # Columns with the same gaps (all of a skeleton's, usually) are filtered together.
+    groups: dict[bytes, list[int]] = {}
+    for column in range(flat.shape[1]):
+        groups.setdefault(np.packbits(finite[:, column]).tobytes(), []).append(column)
+    for columns in groups.values():
+        ok = finite[:, columns[0]]
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], ok.astype(np.int8), [0]])))
+        for start, stop in zip(edges[::2], edges[1::2]):
+            seg = flat[start:stop][:, columns]
+            pad = min(pad_max, len(seg) - 1)
+            if pad < 1:
+                result[start:stop, columns] = seg
+                continue
+            padded = np.concatenate([2 * seg[0] - seg[pad:0:-1], seg, 2 * seg[-1] - seg[-2 : -pad - 2 : -1]])
+            forward = _biquad(b, a, padded)
+            both = _biquad(b, a, forward[::-1])[::-1]
+            result[start:stop, columns] = both[pad : pad + len(seg)]
+    return out

@@ -69,36 +69,70 @@ def _signed_from_vertical(v: np.ndarray, up: np.ndarray, facing: np.ndarray) -> 
     return math.degrees(math.atan2(float(v @ facing), float(v @ up)))
 
 
-def facing_direction(lm: np.ndarray, up: np.ndarray) -> np.ndarray | None:
-    """Horizontal direction the person faces: from the heels to the toes."""
-    heel, toe = _mid(lm, "heel"), _mid(lm, "foot_index")
-    if heel is None or toe is None:
-        nose, ear = _point(lm, "nose"), _mid(lm, "ear")
-        if nose is None or ear is None:
-            return None
-        heel, toe = ear, nose
-    v = toe - heel
+# A foot seen this much less confidently than the other is left out of the facing:
+# side-on, the far foot is hidden and its heel and toe are the model's guesses.
+FOOT_CONFIDENCE_RATIO = 0.75
+
+
+def _horizontal_unit(v: np.ndarray, up: np.ndarray) -> np.ndarray | None:
     v = v - (v @ up) * up
     n = np.linalg.norm(v)
     return v / n if n > 1e-6 else None
+
+
+def facing_direction(lm: np.ndarray, up: np.ndarray) -> np.ndarray | None:
+    """Horizontal direction the person faces: from the heels to the toes of the well-seen feet."""
+    feet = []
+    for side in ("left", "right"):
+        heel, toe = _point(lm, f"{side}_heel"), _point(lm, f"{side}_foot_index")
+        if heel is not None and toe is not None:
+            confidence = min(lm[INDEX[f"{side}_heel"], 3], lm[INDEX[f"{side}_foot_index"], 3])
+            feet.append((confidence, toe - heel))
+    if feet:
+        best = max(c for c, _ in feet)
+        v = sum(v for c, v in feet if c >= FOOT_CONFIDENCE_RATIO * best)
+        return _horizontal_unit(v, up)
+    nose, ear = _point(lm, "nose"), _mid(lm, "ear")
+    if nose is None or ear is None:
+        return None
+    return _horizontal_unit(nose - ear, up)
+
+
+# An unseen hand or forearm (behind the back holding a dowel, or behind the
+# body) is lumped at the nearest seen joint up the arm: forearm and hand are
+# 2.2% of body mass, so the centre of mass moves by well under 1 cm.
+ARM_CHAIN = ("index", "wrist", "elbow", "shoulder")
+
+
+def _arm_point(lm: np.ndarray, part: str) -> np.ndarray | None:
+    for name in ARM_CHAIN[ARM_CHAIN.index(part) :]:
+        point = _mid(lm, name)
+        if point is not None:
+            return point
+    return None
 
 
 def centre_of_mass(lm: np.ndarray) -> np.ndarray | None:
     """Whole-body centre of mass from the segment model, or None when a segment is unseen."""
     total = np.zeros(3)
     for proximal, distal, mass, along, count in SEGMENTS:
-        a, b = _mid(lm, proximal), _mid(lm, distal)
+        point = _arm_point if proximal in ARM_CHAIN and distal in ARM_CHAIN else _mid
+        a, b = point(lm, proximal), point(lm, distal)
         if a is None or b is None:
             return None
         total += count * mass * (a + along * (b - a))
     return total
 
 
-def frame_angles(lm: np.ndarray, up: np.ndarray) -> FrameAngles | None:
-    """Metrics of one frame, or None when the trunk and thighs are not seen."""
+def frame_angles(lm: np.ndarray, up: np.ndarray, facing: np.ndarray | None = None) -> FrameAngles | None:
+    """Metrics of one frame, or None when the trunk and thighs are not seen.
+
+    ``facing``: the way the person faces, if known better than from this frame's
+    feet (the engine holds it steady over frames); None: from this frame.
+    """
     shoulder, hip = _mid(lm, "shoulder"), _mid(lm, "hip")
     knee, ankle = _mid(lm, "knee"), _mid(lm, "ankle")
-    facing = facing_direction(lm, up)
+    facing = facing_direction(lm, up) if facing is None else _horizontal_unit(facing, up)
     if shoulder is None or hip is None or knee is None or facing is None:
         return None
     trunk_deg = _signed_from_vertical(shoulder - hip, up, facing)

@@ -187,6 +187,7 @@ def lift_landmarks(
     min_depth_m: float = 0.1,
     max_depth_m: float = 10.0,
     distortion=None,
+    mask: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Window-median depth per landmark, deprojected; the C++ docstring has the contract.
 
@@ -217,6 +218,9 @@ def lift_landmarks(
     cols = np.where(inside, wu, 0).astype(np.intp)
     z = arr[rows, cols].astype(np.float64) * scale
     usable = inside & _usable(z, min_depth_m, max_depth_m)
+    msk = _mask(mask, arr.shape)
+    if msk is not None:
+        usable &= msk[rows, cols] != 0
     count = usable.sum(axis=1)
     ordered = np.sort(np.where(usable, z, np.nan), axis=1)  # usable depths first, NaN last
     upper = np.take_along_axis(ordered, (count // 2)[:, None], axis=1)[:, 0]

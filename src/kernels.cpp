@@ -366,9 +366,11 @@ py::tuple lift_landmarks(const py::object& depth_obj,
                          py::array_t<double, py::array::c_style | py::array::forcecast> pixels_uv,
                          const py::object& intrinsics, const py::object& depth_scale,
                          int window_radius_px, double min_depth_m, double max_depth_m,
-                         const py::object& distortion) {
+                         const py::object& distortion, const py::object& mask_obj) {
   const DepthImage img = parse_depth(depth_obj, depth_scale);
   const Camera cam = parse_camera(intrinsics, distortion);
+  py::array mask_holder;
+  const uint8_t* mask = parse_mask(mask_obj, img, mask_holder, "mask");
   if (pixels_uv.ndim() != 2 || pixels_uv.shape(1) != 2)
     throw std::invalid_argument("pixels_uv must be an (N, 2) array of (u, v) pixel positions");
   if (window_radius_px < 0 || window_radius_px > 50)
@@ -392,6 +394,7 @@ py::tuple lift_landmarks(const py::object& depth_obj,
       if (u0 <= u1 && v0 <= v1) {  // the window overlaps the image
         for (ssize_t row = ssize_t(v0); row <= ssize_t(v1); ++row)
           for (ssize_t col = ssize_t(u0); col <= ssize_t(u1); ++col) {
+            if (mask && mask[row * img.width + col] == 0) continue;  // not the person
             const double z = img.metres(row, col);
             if (usable_depth(z, min_depth_m, max_depth_m)) window[count++] = z;
           }
@@ -850,7 +853,7 @@ PYBIND11_MODULE(_kernels, m) {
   m.def("lift_landmarks", &lift_landmarks, py::arg("depth"), py::arg("pixels_uv"),
         py::arg("intrinsics"), py::arg("depth_scale") = py::none(), py::arg("window_radius_px") = 2,
         py::arg("min_depth_m") = 0.1, py::arg("max_depth_m") = 10.0,
-        py::arg("distortion") = py::none(),
+        py::arg("distortion") = py::none(), py::arg("mask") = py::none(),
         R"doc(Lift 2D landmarks to 3D with the aligned depth image.
 
 depth: (H, W) uint16 (units of depth_scale metres, default 0.001) or float32/float64
@@ -861,6 +864,8 @@ intrinsics: (fx, fy, cx, cy) in pixels; distortion: None or Brown-Conrady
   (k1, k2, p1, p2, k3), undistorted by 10 fixed-point iterations.
 For each landmark: the median of the usable depths in the (2r+1)^2 window centred on
 the nearest pixel (floor(u + 0.5), clipped to the image), deprojected through (u, v).
+mask: None or an (H, W) uint8 image; only pixels where it is non-zero count (the
+person's segmentation, so a window at a limb's edge does not take the floor's depth).
 Returns (points (N, 3) float64 metres in the camera optical frame, valid_count (N,)
 int32). A landmark with no usable depth (or a NaN / off-image position) gets NaN
 and count 0: the caller falls back to the model's own depth with lower confidence.

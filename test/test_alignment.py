@@ -128,3 +128,39 @@ def test_fixed_up_vector_is_used_when_asked():
     trunk = np.array([r.angles.trunk_inclination_deg for r in reports])
     assert np.abs(trunk[:20]).min() > 45.0  # standing reads as leaning: the given vector was used
     assert math.isfinite(trunk[0])
+
+
+def test_facing_ignores_a_hidden_foot_that_the_model_guessed():
+    from hinge_coach_ros.geometry import facing_direction, frame_angles
+    from hinge_coach_ros.landmarks import INDEX
+
+    s = generate(AthleteSpec(preset="dowel", reps=1, landmark_noise_m=0.0))
+    i = int(np.argmax(s.hip_flexion_deg))  # the deepest point
+    lm = s.landmarks[i].copy()
+    both = facing_direction(lm, s.up_optical)
+    # Side-on, the far foot is hidden: a guessed toe 12 cm off toward the camera, seen less surely.
+    lm[INDEX["right_foot_index"], :3] += np.array([0.0, 0.0, -0.12])
+    lm[[INDEX["right_heel"], INDEX["right_foot_index"]], 3] = 0.4
+    facing = facing_direction(lm, s.up_optical)
+    near_foot = lm[INDEX["left_foot_index"], :3] - lm[INDEX["left_heel"], :3]
+    near_foot -= (near_foot @ s.up_optical) * s.up_optical
+    np.testing.assert_allclose(facing, near_foot / np.linalg.norm(near_foot), atol=1e-12)
+    # One foot turns out a little (4 deg here): the sagittal angles barely notice.
+    assert math.degrees(math.acos(np.clip(facing @ both, -1, 1))) < 5.0
+    a = frame_angles(lm, s.up_optical)
+    assert a.trunk_inclination_deg == pytest.approx(s.trunk_inclination_deg[i], abs=0.3)
+    assert a.hip_flexion_deg == pytest.approx(s.hip_flexion_deg[i], abs=0.3)
+    lm[[INDEX["right_heel"], INDEX["right_foot_index"]], 3] = 0.95  # trusted as much: it counts
+    facing = facing_direction(lm, s.up_optical)
+    assert math.degrees(math.acos(np.clip(facing @ both, -1, 1))) > 8.0
+
+
+def test_landmark_jitter_does_not_make_a_controlled_descent_fast():
+    # 1.5 cm of jitter per landmark and frame: far more than the depth camera leaves after lifting.
+    s = generate(AthleteSpec(preset="dowel", reps=3, landmark_noise_m=0.015, seed=3))
+    engine, reports = run(s, {"exercise": "dowel"})
+    reps = reps_of(reports)
+    assert len(reps) == 3
+    assert not any("fast_descent" in r.faults for r in reps)
+    fast = generate(AthleteSpec(preset="dowel", reps=1, faults={1: {"fast_descent": 2.0}}, seed=3))
+    assert "fast_descent" in reps_of(run(fast, {"exercise": "dowel"})[1])[0].faults

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from hinge_coach_ros.athlete import AthleteSpec
-from hinge_coach_ros.camera_pipeline import CameraPipeline
+from hinge_coach_ros.camera_pipeline import JOINT_DEPTH_M, CameraPipeline, joint_centres
 from hinge_coach_ros.graph import GraphArgs
 from hinge_coach_ros.landmarks import INDEX
-from hinge_coach_ros.pose import PoseEstimator
+from hinge_coach_ros.pose import PoseEstimator, PoseResult
 from hinge_coach_ros.rs_recording import write_rgbd_session
 from hinge_coach_ros.runner import Rig
 from hinge_coach_ros.sources import RealSenseSource
@@ -182,3 +182,43 @@ def test_topics_source_takes_a_realsense_ros_driver_stream(recording):
     finally:
         driver.destroy_node()
         rig.close()
+
+
+def _pose(visibility: float = 0.9) -> PoseResult:
+    from hinge_coach_ros.landmarks import LANDMARK_NAMES
+
+    world = np.zeros((33, 3))
+    world[[INDEX[n] for n in LANDMARK_NAMES if n.startswith("right_")], 2] = 0.18  # the far side
+    return PoseResult(np.zeros((33, 2)), np.full(33, visibility), world, None)
+
+
+def test_joint_centres_lie_behind_the_seen_surface():
+    surface = np.tile([0.3, -0.2, 2.9], (33, 1)) * np.linspace(0.95, 1.05, 33)[:, None]
+    surface[INDEX["right_hip"]] = surface[INDEX["left_hip"]] * (3.3 / surface[INDEX["left_hip"], 2])
+    out, measured = joint_centres(surface, np.full(33, 9), _pose())
+    assert measured == 33
+    for name in ("left_hip", "left_knee", "left_ear", "right_hip"):
+        k = INDEX[name]
+        depth = JOINT_DEPTH_M.get(name.split("_", 1)[1], 0.0)
+        # Further along the same ray by the joint's anatomical depth (the ear is skin: none).
+        assert np.linalg.norm(out[k, :3]) - np.linalg.norm(surface[k]) == pytest.approx(depth)
+        np.testing.assert_allclose(np.cross(out[k, :3], surface[k]), 0.0, atol=1e-12)
+    assert out[INDEX["right_hip"], 3] == pytest.approx(0.9)  # seen behind the near hip: measured
+
+
+def test_a_hidden_far_side_joint_is_placed_behind_its_near_twin():
+    # Side-on: the far knee's pixel lands on the near thigh, so its depth is the near side's.
+    surface = np.tile([0.0, 0.3, 3.0], (33, 1))
+    surface[INDEX["right_knee"]] = [0.02, 0.31, 3.01]
+    out, _ = joint_centres(surface, np.full(33, 9), _pose())
+    near, far = out[INDEX["left_knee"]], out[INDEX["right_knee"]]
+    # BlazePose's model puts it 0.18 m behind: placed there, on its own pixel's ray, less trusted.
+    assert far[2] == pytest.approx(near[2] + 0.18)
+    np.testing.assert_allclose(far[:2] / far[2], surface[INDEX["right_knee"], :2] / 3.01)
+    assert far[3] == pytest.approx(0.45)
+    # A joint without depth: the model's position, moved onto the measured ones.
+    count = np.full(33, 9)
+    count[INDEX["left_wrist"]] = 0
+    out, measured = joint_centres(surface, count, _pose())
+    assert measured == 32 and np.isfinite(out[INDEX["left_wrist"], :3]).all()
+    assert out[INDEX["left_wrist"], 3] == pytest.approx(0.45)

@@ -67,6 +67,7 @@ def test_lift_landmarks_matches_reference_on_random_input(seed):
         min_depth_m=float(rng.uniform(0, 1.8)),
         max_depth_m=float(rng.uniform(2.2, 5)),
         distortion=_random_distortion(rng),
+        mask=(rng.random(shape) < 0.7).astype(np.uint8) if seed % 2 else None,
     )
     intr = (rng.uniform(100, 800), rng.uniform(100, 800), shape[1] / 2, shape[0] / 2)
     got_pts, got_count = kernels.lift_landmarks(depth, uv, intr, **kwargs)
@@ -107,6 +108,22 @@ def test_lift_landmarks_median_ignores_holes_and_out_of_range(impl):
     assert np.isnan(pts[1:]).all()
     pts, count = impl.lift_landmarks(depth, np.array([[9.4, 10.0]]), (100.0, 100.0, 10.0, 10.0), None, 0)
     assert count[0] == 1 and pts[0, 2] == pytest.approx(1.1)
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_lift_landmarks_mask_keeps_the_floor_out_of_a_limbs_window(impl):
+    # A shoe at 2.0 m on a floor at 2.6 m: the window at the toe straddles both.
+    depth = np.full((20, 20), 2.6, np.float32)
+    depth[:, :10] = 2.0
+    person = np.zeros((20, 20), np.uint8)
+    person[:, :10] = 1
+    uv = np.array([[10.0, 10.0]])
+    pts, count = impl.lift_landmarks(depth, uv, (100.0, 100.0, 10.0, 10.0), window_radius_px=2)
+    assert count[0] == 25 and pts[0, 2] == pytest.approx(2.6)  # 15 floor pixels of 25 win the median
+    pts, count = impl.lift_landmarks(depth, uv, (100.0, 100.0, 10.0, 10.0), window_radius_px=2, mask=person)
+    assert count[0] == 10 and pts[0, 2] == pytest.approx(2.0)
+    with pytest.raises(ValueError, match="mask"):
+        impl.lift_landmarks(depth, uv, (100.0, 100.0, 10.0, 10.0), mask=person[:5])
 
 
 @pytest.mark.parametrize("impl", IMPLS)

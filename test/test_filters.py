@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from hinge_coach_ros.filters import OneEuroFilter
+from hinge_coach_ros.filters import OneEuroFilter, zero_phase_lowpass
 
 
 def test_jitter_is_reduced_when_still():
@@ -38,3 +38,29 @@ def test_missing_values_pass_through_and_restart():
 def test_bad_settings_are_refused():
     with pytest.raises(ValueError):
         OneEuroFilter(min_cutoff_hz=0.0)
+
+
+def test_zero_phase_lowpass_smooths_without_lag():
+    rng = np.random.default_rng(1)
+    t = np.arange(300) / 30
+    motion = 40.0 * (1 - np.cos(2 * np.pi * 0.25 * t))  # a 4 s rep, 0-80 deg
+    raw = motion + rng.normal(0, 1.5, t.size)
+    out = zero_phase_lowpass(raw[:, None], 30.0, 3.0)[:, 0]
+    assert np.std(out - motion) < 0.4 * np.std(raw - motion)
+    # No lag: the peak stays where it is, the error does not grow with speed.
+    first = t < 4.0
+    assert abs(t[np.argmax(out[first])] - t[np.argmax(motion[first])]) <= 1 / 30
+    plain = OneEuroFilter(min_cutoff_hz=1.5, beta=0.0)
+    causal = np.array([plain(ti, np.array([x]))[0] for ti, x in zip(t, raw)])
+    fast = np.abs(np.gradient(motion, t)) > 40
+    assert np.mean(np.abs(out - motion)[fast]) < 0.3 * np.mean(np.abs(causal - motion)[fast])
+
+
+def test_zero_phase_lowpass_keeps_gaps_and_ends():
+    x = np.linspace(0.0, 1.0, 90)[:, None, None] * np.ones((1, 2, 3))
+    x[40:45, 1] = np.nan  # one landmark unseen for 5 frames
+    out = zero_phase_lowpass(x, 30.0, 3.0)
+    assert np.isnan(out[40:45, 1]).all() and np.isfinite(out[40:45, 0]).all()
+    np.testing.assert_allclose(out[:, 0], x[:, 0], atol=1e-6)  # a ramp passes unchanged, ends included
+    with pytest.raises(ValueError):
+        zero_phase_lowpass(x, 30.0, 20.0)
