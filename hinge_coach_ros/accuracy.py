@@ -18,7 +18,7 @@ import numpy as np
 from .alignment import HingeEngine
 from .athlete import PRESETS, RGBD_DEMO_SPEC, AthleteSpec, CameraPlacement, generate
 from .geometry import MIN_CONFIDENCE
-from .landmarks import INDEX
+from .landmarks import INDEX, empty_skeleton
 
 # Magnitudes well past the default thresholds (a clear case of each fault).
 FAULT_CASES: dict[str, float] = {
@@ -196,6 +196,7 @@ class RgbdResult:
     moving: list[np.ndarray] = field(default_factory=list)
     lag_ms: list[float] = field(default_factory=list)
     landmark_errors: dict[str, list[np.ndarray]] = field(default_factory=dict)  # (n, 3) fwd, up, lateral
+    names: list[str] = field(default_factory=list)  # the sessions, in order
 
     def mae(self, angle: str, which: str = "all") -> float:
         errors = np.concatenate(self.errors[angle])
@@ -209,16 +210,18 @@ def capture_rgbd(recording: Path, preset: str, name: str) -> RgbdCapture:
     from .session_io import truth_path
 
     truth = json.loads(truth_path(Path(recording)).read_text())
-    frames = list(skeleton_frames(Path(recording), live_filter=False))
-    return RgbdCapture(
-        name=name,
-        preset=preset,
-        truth=truth,
-        times_s=np.array([f[0] for f in frames]),
-        landmarks=np.stack([f[1] for f in frames]),
-        backs=[f[2] for f in frames],
-        ups=[f[3] for f in frames],
-    )
+    count = int(truth["frame_count"])
+    times = np.asarray(truth["frames"]["time_s"], dtype=float)
+    landmarks = np.stack([empty_skeleton()] * count)
+    backs: list = [None] * count
+    ups: list = [None] * count
+    # Frames are matched to the truth by their stamps: a playback that drops one
+    # (pyrealsense2 now and then loses the first) leaves an empty frame, not a shift.
+    for t, lm, back, up in skeleton_frames(Path(recording), live_filter=False):
+        i = int(round(t * float(truth["fps"])))
+        if 0 <= i < count:
+            landmarks[i], backs[i], ups[i] = lm, back, up
+    return RgbdCapture(name, preset, truth, times, landmarks, backs, ups)
 
 
 def _filtered(capture: RgbdCapture, mode: str) -> np.ndarray:
@@ -305,6 +308,7 @@ def score_rgbd(captures: list[RgbdCapture], mode: str) -> RgbdResult:
             out.errors[a].append(np.abs(measured[a] - true_angles[a])[settle:])
         out.moving.append((speed > MOVING_DPS)[settle:])
         out.lag_ms.append(_lag_ms(measured["hip_flexion_deg"], true_angles["hip_flexion_deg"], fps))
+        out.names.append(capture.name)
         _landmark_errors(out, landmarks, truth)
         out.result.sessions += 1
         out.result.rep_count_exact += int(len(reps) == len(truth["reps"]))
@@ -359,6 +363,12 @@ def format_rgbd(results: list[RgbdResult]) -> str:
             f"{r.mode:<8} {r.result.rep_count_exact:>7} of {r.result.sessions:<5} "
             f"{np.mean(r.lag_ms):>10.0f}  " + "  ".join(f"{c:>20}" for c in cells)
         )
+    lines += ["", "per session, " + " / ".join(m.mode for m in results) + ":"]
+    for k, name in enumerate(results[0].names):
+        cells = [
+            " / ".join(f"{float(np.nanmean(m.errors[a][k])):5.2f}" for m in results) for a in RGBD_ANGLES
+        ]
+        lines.append(f"  {name:<30} " + "  ".join(f"{c:>15}" for c in cells))
     for r in results:
         lines += ["", f"faults ({r.mode}):", format_tallies(r.result.tallies)]
     r = results[-1]

@@ -17,6 +17,9 @@ from .landmarks import INDEX
 
 # Below this BlazePose visibility a landmark is treated as missing.
 MIN_CONFIDENCE = 0.3
+# One side is the near side when its ear is this much nearer the camera than the other's
+# (side-on the two ears are a head's breadth, 15 cm, apart; facing the camera, level).
+NEAR_SIDE_GAP_M = 0.05
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,26 @@ def _mid(lm: np.ndarray, part: str) -> np.ndarray | None:
     if left is not None and right is not None:
         return 0.5 * (left + right)
     return left if left is not None else right
+
+
+def _near_side(lm: np.ndarray, *parts: str) -> tuple[np.ndarray | None, ...]:
+    """The parts on the side nearer the camera (landmarks are in the camera's frame), both
+    sides' midpoints when the sides are level with the camera or one is unseen.
+
+    Seen from the side, the far ear and shoulder are hidden and their depth is a
+    guess; a short segment between them (ear to shoulder, about 20 cm) turns
+    by 10-20 deg with a few centimetres of that guess. The near side's pair is
+    seen, and one side's pair is one rigid definition over the whole set.
+    """
+    sides = [[_point(lm, f"{side}_{part}") for part in parts] for side in ("left", "right")]
+    seen = [all(p is not None for p in points) for points in sides]
+    if seen[0] and seen[1]:
+        gap = np.linalg.norm(sides[0][0]) - np.linalg.norm(sides[1][0])
+        if abs(gap) > NEAR_SIDE_GAP_M:
+            return tuple(sides[0] if gap < 0 else sides[1])
+    elif seen[0] or seen[1]:
+        return tuple(sides[0] if seen[0] else sides[1])
+    return tuple(_mid(lm, part) for part in parts)
 
 
 def _signed_from_vertical(v: np.ndarray, up: np.ndarray, facing: np.ndarray) -> float:
@@ -145,9 +168,9 @@ def frame_angles(lm: np.ndarray, up: np.ndarray, facing: np.ndarray | None = Non
         shin_deg = _signed_from_vertical(knee - ankle, up, facing)
         knee_flexion = shin_deg - thigh_deg
     head_neck = math.nan
-    ear = _mid(lm, "ear")
-    if ear is not None:
-        head_neck = _signed_from_vertical(ear - shoulder, up, facing) - trunk_deg
+    ear, neck_base = _near_side(lm, "ear", "shoulder")
+    if ear is not None and neck_base is not None:
+        head_neck = _signed_from_vertical(ear - neck_base, up, facing) - trunk_deg
     com_offset = hip_height = shoulder_height = math.nan
     heel, toe = _mid(lm, "heel"), _mid(lm, "foot_index")
     if heel is not None and toe is not None:
