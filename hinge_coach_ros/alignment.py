@@ -254,28 +254,32 @@ class SteadyFacing:
 
     AGREE_DEG = 20.0
     TURN_S = 1.0
-    BLEND = 0.1  # share of a new frame in the average (about 10 frames' memory)
+    BLEND = 0.01  # least share of a new frame in the average (about 3 s of memory at 30 fps)
 
     def __init__(self) -> None:
         self.facing: np.ndarray | None = None
         self._disagree_since: float | None = None
+        self._frames = 0
 
     def reset(self) -> None:
-        self.facing, self._disagree_since = None, None
+        self.facing, self._disagree_since, self._frames = None, None, 0
 
     def update(self, t: float, facing_now: np.ndarray | None) -> np.ndarray | None:
         if facing_now is None:
             return self.facing
         if self.facing is None:
-            self.facing = facing_now
+            self.facing, self._frames = facing_now, 1
         elif float(facing_now @ self.facing) >= math.cos(math.radians(self.AGREE_DEG)):
-            blended = (1.0 - self.BLEND) * self.facing + self.BLEND * facing_now
+            # A plain mean of the first frames (settles fast), then a slow average.
+            self._frames += 1
+            share = max(1.0 / self._frames, self.BLEND)
+            blended = (1.0 - share) * self.facing + share * facing_now
             self.facing = blended / np.linalg.norm(blended)
             self._disagree_since = None
         elif self._disagree_since is None:
             self._disagree_since = t
         elif t - self._disagree_since >= self.TURN_S:
-            self.facing, self._disagree_since = facing_now, None
+            self.facing, self._disagree_since, self._frames = facing_now, None, 1
         return self.facing
 
 
