@@ -92,7 +92,7 @@ CAMERA_NODE: tuple[Param, ...] = (
         "source",
         "session",
         "Where frames come from: 'session' plays a skeleton CSV (the embedded demo session when "
-        "session_file is empty); 'synthetic' runs the synthetic athlete's skeleton live; "
+        "session_file is empty); 'synthetic' runs the synthetic athlete live (see synthetic_render); "
         "'realsense' a live camera; 'recording' a RealSense recording (recording_file); "
         "'video' a video file or webcam (video_file); 'topics' the images of a running "
         "realsense-ros driver.",
@@ -101,6 +101,26 @@ CAMERA_NODE: tuple[Param, ...] = (
     Param("session_file", "", "Skeleton CSV for source 'session'; empty means the embedded demo session."),
     Param("synthetic_preset", "dowel", "Exercise of the synthetic athlete.", choices=tuple(PRESETS)),
     Param("synthetic_reps", 5, "Reps of the synthetic athlete.", min=1, max=100),
+    Param(
+        "synthetic_render",
+        "skeleton",
+        "'skeleton': the synthetic athlete's landmarks go straight out (no pose model); 'rgbd': the "
+        "athlete is rendered to colour and aligned depth and goes through BlazePose and depth lifting "
+        "like a live camera.",
+        choices=("skeleton", "rgbd"),
+    ),
+    Param(
+        "synthetic_view",
+        "side",
+        "Camera placement of the rendered synthetic athlete: side-on or 45 degrees oblique, 3 m away.",
+        choices=("side", "oblique45"),
+    ),
+    Param(
+        "synthetic_faults",
+        "",
+        "Faults of the synthetic athlete as REP:FAULT:MAGNITUDE, space separated, for example "
+        "'2:rounded_back:20 3:squat:45'; empty: every rep clean.",
+    ),
     Param("loop", False, "Start the session again when it ends (a demo station left running)."),
     Param(
         "start_delay_s",

@@ -1,4 +1,5 @@
-"""Frame sources of the camera node: a live RealSense, a RealSense recording, a video file or webcam.
+"""Frame sources of the camera node: a live RealSense, a RealSense recording, a video file or webcam,
+and the synthetic athlete rendered live.
 
 ROS-free. Every source yields ``Frame`` objects; a recording goes through the
 same pyrealsense2 pipeline code as the live camera. ``LatestFrame`` runs a
@@ -215,6 +216,71 @@ class VideoSource:
         self._cap.release()
 
 
+class SyntheticCamera:
+    """The synthetic athlete rendered to colour and aligned depth frame by frame, like a live camera.
+
+    A first-class source for stations without a camera: the frames go through
+    the same pose, lifting and filtering as a RealSense's. Frames render as
+    fast as one core allows (about 10-20 fps at 640x480); ``LatestFrame``
+    paces them to the session's frame rate. It can be unplugged and plugged
+    back in (``unplug``/``replug``) to exercise the station's recovery, with
+    the same errors a RealSense gives.
+    """
+
+    def __init__(self, spec, loop: bool = False) -> None:  # spec: athlete.AthleteSpec
+        from .athlete import generate
+        from .render import Renderer
+
+        self.spec = spec
+        self.loop = loop
+        self.session = generate(spec)
+        self._renderer = Renderer()
+        self.intrinsics: Intrinsics = self._renderer.intr
+        self.fps = float(spec.fps)
+        self.last_timings_ms: dict[str, float] = {}
+        self._number = 0  # frames sent; the session repeats when looping
+        self._plugged = True
+        self._open = True
+
+    def unplug(self) -> None:
+        self._plugged = False
+
+    def replug(self) -> None:
+        self._plugged = True
+
+    def open(self) -> None:
+        if not self._plugged:
+            raise SourceError("synthetic camera unplugged (looked for the simulated device)")
+        self._open = True
+
+    def read(self) -> Frame | None:
+        """The next rendered frame; None at the end of the session unless looping."""
+        from .athlete import body_for
+        from .render import rgbd_frame
+
+        if not self._plugged or not self._open:
+            self._open = False
+            raise SourceError("synthetic camera sent no frame (unplugged?)")
+        if self._number >= len(self.session.poses) and not self.loop:
+            return None
+        i = self._number % len(self.session.poses)
+        self._number += 1
+        start = time.perf_counter()
+        rendered = rgbd_frame(self.spec, body_for(self.spec, self.session.poses[i]), i, self._renderer)
+        depth_m = rendered.depth.astype(np.float32) * np.float32(self._renderer.depth_model.depth_unit_m)
+        self.last_timings_ms = {"render": 1000.0 * (time.perf_counter() - start)}
+        return Frame(
+            stamp_s=self._number / self.fps,  # keeps rising over loops, as a camera clock does
+            number=self._number,
+            color_rgb=rendered.color,
+            depth_m=depth_m,
+            intrinsics=self.intrinsics,
+        )
+
+    def close(self) -> None:
+        self._open = False
+
+
 class LatestFrame:
     """Reads a source in a background thread and keeps only the newest frame.
 
@@ -226,7 +292,7 @@ class LatestFrame:
 
     def __init__(
         self,
-        source: RealSenseSource | VideoSource,
+        source: RealSenseSource | VideoSource | SyntheticCamera,
         pace_fps: float | None = None,
         reconnect: bool = False,
         retry_s: float = 1.0,
