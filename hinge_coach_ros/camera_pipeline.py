@@ -4,7 +4,9 @@ ROS-free; the camera node and the benchmark run this same code. Landmarks
 are lifted with the aligned depth (median of a small window, holes skipped,
 in the C++ kernel); a joint without usable depth falls back to BlazePose's
 own 3D estimate, placed by the joints that have depth, with its confidence
-lowered. RGB-only input (video) uses BlazePose's metric landmarks.
+lowered. RGB-only input (video) uses BlazePose's metric landmarks, and the
+back profile comes from the person mask's dorsal contour, in pixels scaled to
+metres by the body's size.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ class SkeletonFrame:
     landmarks: np.ndarray  # (33, 4) x, y, z (m, camera optical frame), confidence
     pose: PoseResult
     depth_joints: int  # joints lifted with measured depth
-    back: BackProfile | None = None  # the dorsal edge, when depth is there
+    back: BackProfile | None = None  # the dorsal edge: from depth, or the mask's contour on RGB only
     up: np.ndarray | None = None  # gravity-up from the floor plane in the depth image
     timings: Timings = field(default_factory=Timings)
 
@@ -110,6 +112,59 @@ def extract_back(pose: PoseResult, depth_m: np.ndarray, intrinsics: Intrinsics) 
     return BackProfile(points, valid, station_fractions(stations, axis))
 
 
+def extract_back_rgb(pose: PoseResult, image_hw: tuple[int, int]) -> BackProfile | None:
+    """RGB only: the dorsal contour of the person mask, in pixels scaled to metres by body size.
+
+    The same scan as with depth, on a flat stand-in depth image: the person
+    mask at one distance, chosen so that a pixel measures what BlazePose's
+    metric skeleton says it does (hip-to-shoulder length in metres over the
+    same length in pixels, both in the image plane). The profile is a side-on
+    (weak-perspective) measure: on an oblique view its front-back extent is
+    foreshortened.
+    """
+    hip, shoulder, ear = _pixel_mid(pose, "hip"), _pixel_mid(pose, "shoulder"), _pixel_mid(pose, "ear")
+    heel, toe = _pixel_mid(pose, "heel"), _pixel_mid(pose, "foot_index")
+    if pose.mask is None or hip is None or shoulder is None or ear is None or heel is None or toe is None:
+        return None
+    if toe[0] == heel[0]:
+        return None
+    w = pose.world_m
+    trunk_m = np.linalg.norm(
+        0.5 * (w[INDEX["left_shoulder"], :2] + w[INDEX["right_shoulder"], :2])
+        - 0.5 * (w[INDEX["left_hip"], :2] + w[INDEX["right_hip"], :2])
+    )
+    trunk_px = float(np.linalg.norm(shoulder - hip))
+    if trunk_px < 10.0 or not np.isfinite(trunk_m) or trunk_m <= 0.05:
+        return None  # too small or too foreshortened to scale
+    h, wd = image_hw
+    focal_px = float(max(h, wd))
+    person = pose.mask > 0.5
+    distance_m = focal_px * trunk_m / trunk_px  # a pixel at this distance is trunk_m / trunk_px metres
+    flat = np.where(person, np.float32(distance_m), np.float32(0.0))
+    axis = np.stack([hip, shoulder, ear])
+    _, _, points, valid, stations = back_profile(
+        flat,
+        (focal_px, focal_px, 0.5 * wd, 0.5 * h),
+        axis,
+        1.0 if toe[0] > heel[0] else -1.0,
+        depth_scale=1.0,
+        stations=BACK_STATIONS,
+        mask=person.astype(np.uint8),
+        max_depth_m=max(10.0, 2.0 * distance_m),
+    )
+    # Into the RGB-only skeleton's frame (BlazePose's hip-centred landmarks put NOMINAL_DISTANCE_M
+    # ahead): the hip midpoint's pixel goes to the skeleton's hip midpoint.
+    scale_m_per_px = trunk_m / trunk_px
+    offset = np.array(
+        [
+            -(hip[0] - 0.5 * wd) * scale_m_per_px,
+            -(hip[1] - 0.5 * h) * scale_m_per_px,
+            NOMINAL_DISTANCE_M - distance_m,
+        ]
+    )
+    return BackProfile(points + offset, valid, station_fractions(stations, axis))
+
+
 def floor_up(depth_m: np.ndarray, intrinsics: Intrinsics, person: np.ndarray | None) -> np.ndarray | None:
     """The floor plane's normal (pointing up) in the camera optical frame, the person left out."""
     k = (intrinsics.fx, intrinsics.fy, intrinsics.cx, intrinsics.cy)
@@ -152,6 +207,7 @@ class CameraPipeline:
             landmarks = np.concatenate(
                 [pose.world_m + [0.0, 0.0, NOMINAL_DISTANCE_M], pose.visibility[:, None]], 1
             )
+            back = extract_back_rgb(pose, frame.color_rgb.shape[:2])
             depth_joints = 0
         timings.lift_ms = 1000.0 * (time.perf_counter() - start)
         start = time.perf_counter()

@@ -142,3 +142,50 @@ def test_shipped_synthetic_camera_config_describes_a_faulted_oblique_box_lift():
     assert not plays_skeleton(params)
     assert (spec.preset, spec.reps, spec.camera.view) == ("box_lift", 4, "oblique45")
     assert spec.faults == {2: {"squat": 45.0}, 3: {"rounded_back": 25.0}}
+
+
+def test_rgb_only_back_profile_from_the_mask_agrees_with_the_depth_one():
+    """Without depth, the dorsal contour of the person mask, scaled by body size, gives the same dowel."""
+    from hinge_coach_ros.camera_pipeline import NOMINAL_DISTANCE_M, extract_back, extract_back_rgb
+    from hinge_coach_ros.dowel import measure
+
+    spec = AthleteSpec(preset="dowel", reps=1, tempo=2.0)
+    camera = SyntheticCamera(spec)
+    estimator = PoseEstimator()
+    rotation, _ = spec.camera.world_to_optical()
+    up, facing = rotation @ [0.0, 1.0, 0.0], rotation @ [1.0, 0.0, 0.0]
+    diffs, hip_offsets, seen = [], [], 0
+    try:
+        for i in range(len(camera.session.poses)):
+            frame = camera.read()
+            pose = estimator.process(frame.color_rgb)
+            if i % 2 or pose is None:
+                continue
+            from_depth = extract_back(pose, frame.depth_m, frame.intrinsics)
+            from_mask = extract_back_rgb(pose, frame.color_rgb.shape[:2])
+            if from_depth is None:
+                continue
+            seen += from_mask is not None
+            if from_mask is None:
+                continue
+            d = measure(from_depth.points, from_depth.valid, from_depth.fractions, up, facing)
+            m = measure(from_mask.points, from_mask.valid, from_mask.fractions, up, facing)
+            if d is not None and m is not None:
+                diffs.append(
+                    [
+                        m.lumbar_gap_m - d.lumbar_gap_m,
+                        m.head_gap_m - d.head_gap_m,
+                        m.mid_back_gap_m - d.mid_back_gap_m,
+                    ]
+                )
+            # In the RGB-only skeleton's frame: the hip-level station sits just behind the hips.
+            hip_station = from_mask.points[np.argmin(from_mask.fractions)]
+            hip_offsets.append(np.linalg.norm(hip_station - [0.0, 0.0, NOMINAL_DISTANCE_M]))
+    finally:
+        camera.close()
+        estimator.close()
+    diffs = np.abs(np.array(diffs)) * 1000.0
+    print(f"median |mask - depth| lumbar, head, mid back (mm): {np.median(diffs, axis=0)} over {len(diffs)}")
+    assert seen >= 25 and len(diffs) >= 0.8 * seen
+    assert np.all(np.median(diffs, axis=0) < 8.0)  # mm: the same edge, seen without depth
+    assert np.median(hip_offsets) < 0.2  # m: about half the body's depth behind the hip joints
