@@ -440,6 +440,32 @@ FEEDBACK_NODE: tuple[Param, ...] = (
     Param("pan_servo_id", 1, "Dynamixel ID of the pan servo.", min=0, max=252),
     Param("tilt_servo_id", 2, "Dynamixel ID of the tilt servo.", min=0, max=252),
     Param(
+        "pan_servo_zero_deg",
+        0.0,
+        "Servo angle (0: the centre tick, 2048) with the pan joint at 0 (facing straight ahead): "
+        "the horn's mounting offset.",
+        min=-180.0,
+        max=180.0,
+    ),
+    Param(
+        "pan_servo_reversed",
+        False,
+        "The pan servo turns the other way from the joint (joint pan is positive to the camera's right).",
+    ),
+    Param(
+        "tilt_servo_zero_deg",
+        0.0,
+        "Servo angle (0: the centre tick, 2048) with the tilt joint at 0 (level): "
+        "the horn's mounting offset.",
+        min=-180.0,
+        max=180.0,
+    ),
+    Param(
+        "tilt_servo_reversed",
+        False,
+        "The tilt servo turns the other way from the joint (joint tilt is positive upward).",
+    ),
+    Param(
         "display_backend",
         "sim",
         "Coaching screen: 'sim' publishes the rendered image only; 'window' also shows it full screen.",
@@ -580,6 +606,18 @@ def _check_relations(node: str, v: dict[str, Value]) -> None:
             raise ParameterError("feedback_node.home_tilt_deg must lie within [tilt_min_deg, tilt_max_deg]")
         if v["pan_tilt_backend"] == "dynamixel" and v["pan_servo_id"] == v["tilt_servo_id"]:
             raise ParameterError("feedback_node: pan_servo_id and tilt_servo_id must differ")
+        if v["pan_tilt_backend"] == "dynamixel":
+            from .drivers.dynamixel import SERVO_RANGE_DEG, ServoMounting
+
+            for joint in ("pan", "tilt"):
+                mounting = ServoMounting(v[f"{joint}_servo_zero_deg"], v[f"{joint}_servo_reversed"])
+                ends = [mounting.to_servo_deg(v[f"{joint}_{end}_deg"]) for end in ("min", "max")]
+                if min(ends) < SERVO_RANGE_DEG[0] or max(ends) > SERVO_RANGE_DEG[1]:
+                    raise ParameterError(
+                        f"feedback_node: {joint}_min_deg..{joint}_max_deg with {joint}_servo_zero_deg "
+                        f"{mounting.zero_deg:g} need servo angles {min(ends):g} to {max(ends):g}; "
+                        f"a Dynamixel in position mode turns {SERVO_RANGE_DEG[0]:g} to {SERVO_RANGE_DEG[1]:g}"
+                    )
         if v["led_backend"] == "wled" and not v["led_address"]:
             raise ParameterError("feedback_node.led_address must be set for led_backend 'wled'")
 
