@@ -199,6 +199,28 @@ def test_dynamixel_mounting_that_needs_more_than_a_turn_is_refused():
     assert validate("feedback_node", {"pan_tilt_backend": "dynamixel", "pan_servo_zero_deg": 80.0})
 
 
+def test_dynamixel_limits_changed_at_run_time_reach_the_servos(servo_bus):
+    """Wider limits set while running (ros2 param set): the servos get them before the next goal."""
+    import dataclasses
+
+    bus, dev = servo_bus
+    mount = DynamixelPanTilt(dev.port, 57600, 1, 2, LIMITS)
+    mount.open()
+    pan = bus.servos[1]
+    mount.limits = dataclasses.replace(LIMITS, pan_min_deg=-120.0, pan_max_deg=120.0, max_speed_dps=30.0)
+    mount.command(110.0, 0.0)  # past the old servo limit (90)
+    mount.read_position()
+    assert pan.accepted_goals[-1] == deg_to_ticks(110.0) and pan.refused_goals == []
+    assert pan.get(MAX_POSITION_LIMIT) == deg_to_ticks(120.0) and pan.get(PROFILE_VELOCITY) == 21
+    assert pan.torque_on and mount.torque_on
+    mount.limits = dataclasses.replace(LIMITS, pan_min_deg=-45.0, pan_max_deg=45.0)
+    mount.command(110.0, 0.0)  # narrower: held at the new limit, by the host and by the servo
+    mount.read_position()
+    assert pan.accepted_goals[-1] == deg_to_ticks(45.0) and pan.get(MAX_POSITION_LIMIT) == deg_to_ticks(45.0)
+    mount.safe_stop()
+    mount.close()
+
+
 def test_dynamixel_missing_servo_is_a_one_line_error(servo_bus):
     _, dev = servo_bus
     with pytest.raises(DriverError, match="Dynamixel ID 3 .*ping"):
