@@ -4,7 +4,8 @@ ROS-free; the camera node and the benchmark run this same code. Landmarks
 are lifted with the aligned depth (median of a small window, holes skipped,
 in the C++ kernel); a joint without usable depth falls back to BlazePose's
 own 3D estimate, placed by the joints that have depth, with its confidence
-lowered. RGB-only input (video) uses BlazePose's metric landmarks.
+lowered. RGB-only input (video) puts the 2D landmarks on the person's
+sagittal plane, oriented by BlazePose's metric landmarks (``monocular``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from .dowel import BackProfile, station_fractions
 from .filters import OneEuroFilter
 from .kernels import back_profile, deproject_depth, fit_plane_ransac, lift_landmarks
 from .landmarks import INDEX
+from .monocular import SagittalLift
 from .pose import PoseEstimator, PoseResult
 from .sources import Frame, Intrinsics
 
@@ -46,8 +48,14 @@ class SkeletonFrame:
     pose: PoseResult
     depth_joints: int  # joints lifted with measured depth
     back: BackProfile | None = None  # the dorsal edge, when depth is there
-    up: np.ndarray | None = None  # gravity-up from the floor plane in the depth image
+    # Gravity-up: from the floor plane in the depth image; without depth, the image's up
+    # (a phone held upright, its rotation metadata applied).
+    up: np.ndarray | None = None
     timings: Timings = field(default_factory=Timings)
+    # RGB-only: the camera's angle from side-on (NaN with depth), and whether the landmarks lie
+    # on the sagittal plane (False: too frontal a view, the model's own 3D landmarks).
+    view_yaw_deg: float = float("nan")
+    sagittal: bool = True
 
 
 def lift_pose(
@@ -132,6 +140,7 @@ class CameraPipeline:
         self.estimator = estimator
         self.window_radius_px = window_radius_px
         self.filter = OneEuroFilter(min_cutoff_hz=min_cutoff_hz, beta=beta)
+        self.sagittal_lift = SagittalLift()
 
     def process(self, frame: Frame) -> SkeletonFrame | None:
         """The skeleton of the person in the zone, or None when nobody is there."""
@@ -141,20 +150,24 @@ class CameraPipeline:
         timings.pose_ms = 1000.0 * (time.perf_counter() - start)
         if pose is None:
             self.filter.reset()
+            self.sagittal_lift.reset()
             return None
         start = time.perf_counter()
         back = up = None
+        view_yaw, sagittal = float("nan"), True
         if frame.depth_m is not None and frame.intrinsics is not None:
             landmarks, depth_joints = lift_pose(pose, frame.depth_m, frame.intrinsics, self.window_radius_px)
             back = extract_back(pose, frame.depth_m, frame.intrinsics)
             up = floor_up(frame.depth_m, frame.intrinsics, pose.mask)
         else:
-            landmarks = np.concatenate(
-                [pose.world_m + [0.0, 0.0, NOMINAL_DISTANCE_M], pose.visibility[:, None]], 1
+            landmarks, sagittal = self.sagittal_lift.lift(
+                pose.pixels, pose.visibility, pose.world_m, NOMINAL_DISTANCE_M
             )
-            depth_joints = 0
+            view_yaw, up, depth_joints = self.sagittal_lift.view_yaw_deg, CAMERA_UP.copy(), 0
         timings.lift_ms = 1000.0 * (time.perf_counter() - start)
         start = time.perf_counter()
         landmarks[:, :3] = self.filter(frame.stamp_s, landmarks[:, :3])
         timings.filter_ms = 1000.0 * (time.perf_counter() - start)
-        return SkeletonFrame(frame.stamp_s, landmarks, pose, depth_joints, back, up, timings)
+        return SkeletonFrame(
+            frame.stamp_s, landmarks, pose, depth_joints, back, up, timings, view_yaw, sagittal
+        )
