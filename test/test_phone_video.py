@@ -191,3 +191,18 @@ def test_analyze_command_turns_a_video_by_hand(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "0 reps" in out
     assert "video: 6 frames at 30 fps, turned 90 deg; no person found" in out
+
+
+def test_camera_node_video_source_follows_or_overrides_the_metadata(portrait):
+    from hinge_coach_ros.nodes.camera_node import open_frame_source
+    from hinge_coach_ros.params import defaults, validate
+
+    for rotation, turned in (("auto", 90), ("0", 0), ("270", 270)):
+        chosen = {"source": "video", "video_file": str(portrait.path), "video_rotation": rotation}
+        params = {**defaults("camera_node"), **validate("camera_node", chosen)}
+        source, pace_fps, _ = open_frame_source(params)
+        try:
+            assert source.rotation_deg == turned
+            assert pace_fps == pytest.approx(24.0)  # played at its own frame rate
+        finally:
+            source.close()
