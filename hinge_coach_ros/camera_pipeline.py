@@ -4,9 +4,10 @@ ROS-free; the camera node and the benchmark run this same code. Landmarks
 are lifted with the aligned depth (median of a small window, holes skipped,
 in the C++ kernel); a joint without usable depth falls back to BlazePose's
 own 3D estimate, placed by the joints that have depth, with its confidence
-lowered. RGB-only input (video) uses BlazePose's metric landmarks, and the
-back profile comes from the person mask's dorsal contour, in pixels scaled to
-metres by the body's size.
+lowered. RGB-only input (video) puts the 2D landmarks on the person's
+sagittal plane, oriented by BlazePose's metric landmarks (``monocular``), and
+takes the back profile from the person mask's dorsal contour, placed on the
+same plane at the same scale.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from .dowel import BackProfile, station_fractions
 from .filters import OneEuroFilter
 from .kernels import back_profile, deproject_depth, fit_plane_ransac, lift_landmarks
 from .landmarks import INDEX
+from .monocular import SagittalLift
 from .pose import PoseEstimator, PoseResult
 from .sources import Frame, Intrinsics
 
@@ -48,8 +50,14 @@ class SkeletonFrame:
     pose: PoseResult
     depth_joints: int  # joints lifted with measured depth
     back: BackProfile | None = None  # the dorsal edge: from depth, or the mask's contour on RGB only
-    up: np.ndarray | None = None  # gravity-up from the floor plane in the depth image
+    # Gravity-up: from the floor plane in the depth image; without depth, the image's up
+    # (a phone held upright, its rotation metadata applied).
+    up: np.ndarray | None = None
     timings: Timings = field(default_factory=Timings)
+    # RGB-only: the camera's angle from side-on (NaN with depth), and whether the landmarks lie
+    # on the sagittal plane (False: too frontal a view, the model's own 3D landmarks).
+    view_yaw_deg: float = float("nan")
+    sagittal: bool = True
 
 
 def lift_pose(
@@ -112,15 +120,14 @@ def extract_back(pose: PoseResult, depth_m: np.ndarray, intrinsics: Intrinsics) 
     return BackProfile(points, valid, station_fractions(stations, axis))
 
 
-def extract_back_rgb(pose: PoseResult, image_hw: tuple[int, int]) -> BackProfile | None:
-    """RGB only: the dorsal contour of the person mask, in pixels scaled to metres by body size.
+def extract_back_rgb(pose: PoseResult, image_hw: tuple[int, int], lift: SagittalLift) -> BackProfile | None:
+    """RGB only: the dorsal contour of the person mask, placed like the frame's landmarks.
 
-    The same scan as with depth, on a flat stand-in depth image: the person
-    mask at one distance, chosen so that a pixel measures what BlazePose's
-    metric skeleton says it does (hip-to-shoulder length in metres over the
-    same length in pixels, both in the image plane). The profile is a side-on
-    (weak-perspective) measure: on an oblique view its front-back extent is
-    foreshortened.
+    The same scan as with depth, on a flat stand-in depth image (the person
+    mask at one distance, so only the mask's edge ends a scan); the edge
+    pixels then go onto the sagittal plane at the skeleton's scale (metres
+    per pixel from BlazePose's metric bone lengths). On an oblique view the
+    contour is the body's outline, not its midline: a side-on measure.
     """
     hip, shoulder, ear = _pixel_mid(pose, "hip"), _pixel_mid(pose, "shoulder"), _pixel_mid(pose, "ear")
     heel, toe = _pixel_mid(pose, "heel"), _pixel_mid(pose, "foot_index")
@@ -128,41 +135,23 @@ def extract_back_rgb(pose: PoseResult, image_hw: tuple[int, int]) -> BackProfile
         return None
     if toe[0] == heel[0]:
         return None
-    w = pose.world_m
-    trunk_m = np.linalg.norm(
-        0.5 * (w[INDEX["left_shoulder"], :2] + w[INDEX["right_shoulder"], :2])
-        - 0.5 * (w[INDEX["left_hip"], :2] + w[INDEX["right_hip"], :2])
-    )
-    trunk_px = float(np.linalg.norm(shoulder - hip))
-    if trunk_px < 10.0 or not np.isfinite(trunk_m) or trunk_m <= 0.05:
-        return None  # too small or too foreshortened to scale
-    h, wd = image_hw
-    focal_px = float(max(h, wd))
+    h, w = image_hw
     person = pose.mask > 0.5
-    distance_m = focal_px * trunk_m / trunk_px  # a pixel at this distance is trunk_m / trunk_px metres
-    flat = np.where(person, np.float32(distance_m), np.float32(0.0))
+    flat = np.where(person, np.float32(1.0), np.float32(0.0))
     axis = np.stack([hip, shoulder, ear])
-    _, _, points, valid, stations = back_profile(
+    edge_uv, _, _, valid, stations = back_profile(
         flat,
-        (focal_px, focal_px, 0.5 * wd, 0.5 * h),
+        (float(max(h, w)), float(max(h, w)), 0.5 * w, 0.5 * h),
         axis,
         1.0 if toe[0] > heel[0] else -1.0,
         depth_scale=1.0,
         stations=BACK_STATIONS,
         mask=person.astype(np.uint8),
-        max_depth_m=max(10.0, 2.0 * distance_m),
     )
-    # Into the RGB-only skeleton's frame (BlazePose's hip-centred landmarks put NOMINAL_DISTANCE_M
-    # ahead): the hip midpoint's pixel goes to the skeleton's hip midpoint.
-    scale_m_per_px = trunk_m / trunk_px
-    offset = np.array(
-        [
-            -(hip[0] - 0.5 * wd) * scale_m_per_px,
-            -(hip[1] - 0.5 * h) * scale_m_per_px,
-            NOMINAL_DISTANCE_M - distance_m,
-        ]
-    )
-    return BackProfile(points + offset, valid, station_fractions(stations, axis))
+    points = lift.place(edge_uv)
+    if points is None:
+        return None
+    return BackProfile(points, valid, station_fractions(stations, axis))
 
 
 def floor_up(depth_m: np.ndarray, intrinsics: Intrinsics, person: np.ndarray | None) -> np.ndarray | None:
@@ -187,6 +176,7 @@ class CameraPipeline:
         self.estimator = estimator
         self.window_radius_px = window_radius_px
         self.filter = OneEuroFilter(min_cutoff_hz=min_cutoff_hz, beta=beta)
+        self.sagittal_lift = SagittalLift()
 
     def process(self, frame: Frame) -> SkeletonFrame | None:
         """The skeleton of the person in the zone, or None when nobody is there."""
@@ -196,21 +186,25 @@ class CameraPipeline:
         timings.pose_ms = 1000.0 * (time.perf_counter() - start)
         if pose is None:
             self.filter.reset()
+            self.sagittal_lift.reset()
             return None
         start = time.perf_counter()
         back = up = None
+        view_yaw, sagittal = float("nan"), True
         if frame.depth_m is not None and frame.intrinsics is not None:
             landmarks, depth_joints = lift_pose(pose, frame.depth_m, frame.intrinsics, self.window_radius_px)
             back = extract_back(pose, frame.depth_m, frame.intrinsics)
             up = floor_up(frame.depth_m, frame.intrinsics, pose.mask)
         else:
-            landmarks = np.concatenate(
-                [pose.world_m + [0.0, 0.0, NOMINAL_DISTANCE_M], pose.visibility[:, None]], 1
+            landmarks, sagittal = self.sagittal_lift.lift(
+                pose.pixels, pose.visibility, pose.world_m, NOMINAL_DISTANCE_M
             )
-            back = extract_back_rgb(pose, frame.color_rgb.shape[:2])
-            depth_joints = 0
+            view_yaw, up, depth_joints = self.sagittal_lift.view_yaw_deg, CAMERA_UP.copy(), 0
+            back = extract_back_rgb(pose, frame.color_rgb.shape[:2], self.sagittal_lift)
         timings.lift_ms = 1000.0 * (time.perf_counter() - start)
         start = time.perf_counter()
         landmarks[:, :3] = self.filter(frame.stamp_s, landmarks[:, :3])
         timings.filter_ms = 1000.0 * (time.perf_counter() - start)
-        return SkeletonFrame(frame.stamp_s, landmarks, pose, depth_joints, back, up, timings)
+        return SkeletonFrame(
+            frame.stamp_s, landmarks, pose, depth_joints, back, up, timings, view_yaw, sagittal
+        )

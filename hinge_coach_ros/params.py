@@ -132,6 +132,13 @@ CAMERA_NODE: tuple[Param, ...] = (
     Param("serial", "", "RealSense serial number for source 'realsense'; empty: the first camera found."),
     Param("recording_file", "", "RealSense recording (.db3, or .bag where pyrealsense2 reads it)."),
     Param("video_file", "", "Video file, or a webcam index such as '0', for source 'video'."),
+    Param(
+        "video_rotation",
+        "auto",
+        "Clockwise turn of the video's frames: 'auto' follows the file's rotation metadata (a "
+        "phone's portrait clip comes out upright); a number of degrees overrides it.",
+        choices=("auto", "0", "90", "180", "270"),
+    ),
     Param("width_px", 640, "RealSense color and depth width.", min=320, max=1920),
     Param("height_px", 480, "RealSense color and depth height.", min=240, max=1080),
     Param("fps", 30, "RealSense frame rate.", min=6, max=90),

@@ -9,6 +9,7 @@ never queued, when processing falls behind.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from dataclasses import dataclass
@@ -183,22 +184,46 @@ class RealSenseSource:
             self._pipeline = None
 
 
-class VideoSource:
-    """A video file (any orientation: rotation metadata is applied) or a webcam index; RGB only."""
+ROTATIONS_DEG = (0, 90, 180, 270)
 
-    def __init__(self, path_or_index: str) -> None:
+
+class VideoSource:
+    """A video file (a phone video in any orientation, 24-60 fps) or a webcam index; RGB only.
+
+    Phones store a portrait video as landscape frames plus a display matrix
+    (the mp4 track header) saying to turn them 90 or 270 deg. OpenCV's FFmpeg
+    backend reads it (``CAP_PROP_ORIENTATION_META``) and by default turns the
+    frames itself; here the backend's turning is switched off and the frames
+    are turned in ``read``, so the rotation is explicit, reported, and can be
+    overridden (``rotate_deg``) for a file whose metadata is missing or wrong.
+    Time stamps are the container's presentation times, so a 24 or 60 fps (or
+    variable frame rate) video keeps its real tempo.
+    """
+
+    def __init__(self, path_or_index: str, rotate_deg: int | None = None) -> None:
         import cv2
 
         self._cv2 = cv2
+        if rotate_deg is not None and rotate_deg % 360 not in ROTATIONS_DEG:
+            raise SourceError(f"video rotation must be one of {ROTATIONS_DEG} deg, not {rotate_deg}")
         target: str | int = int(path_or_index) if path_or_index.isdigit() else path_or_index
         if isinstance(target, str) and not Path(target).is_file():
             raise SourceError(f"video file {target} not found")
         self._cap = cv2.VideoCapture(target)
         if not self._cap.isOpened():
             raise SourceError(f"cannot open video {path_or_index!r} (unknown format, or no such webcam)")
-        self._cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)  # portrait phone videos come out upright
-        self.fps = self._cap.get(cv2.CAP_PROP_FPS) or 30.0
+        # The display rotation (clockwise, deg) the container asks for; 0 without metadata.
+        self.metadata_rotation_deg = int(round(self._cap.get(cv2.CAP_PROP_ORIENTATION_META))) % 360
+        if self.metadata_rotation_deg not in ROTATIONS_DEG:
+            self.metadata_rotation_deg = 0  # a skewed matrix: nothing a phone writes
+        backend_turns = not self._cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 0)
+        wanted = self.metadata_rotation_deg if rotate_deg is None else rotate_deg % 360
+        # A backend that cannot stop turning frames has applied the metadata already.
+        self.rotation_deg = (wanted - (self.metadata_rotation_deg if backend_turns else 0)) % 360
+        fps = self._cap.get(cv2.CAP_PROP_FPS)
+        self.fps = fps if 1.0 <= fps <= 1000.0 else 30.0
         self._number = 0
+        self._last_stamp_s = -math.inf
         self._is_file = isinstance(target, str)
 
     def read(self) -> Frame | None:
@@ -208,9 +233,19 @@ class VideoSource:
                 return None
             raise SourceError("webcam stopped delivering frames")
         self._number += 1
-        stamp = (self._number - 1) / self.fps if self._is_file else time.time()
+        stamp = self._file_stamp_s() if self._is_file else time.time()
         rgb = self._cv2.cvtColor(bgr, self._cv2.COLOR_BGR2RGB)
+        if self.rotation_deg:
+            rgb = np.ascontiguousarray(np.rot90(rgb, k=-(self.rotation_deg // 90)))  # clockwise
         return Frame(stamp, self._number, rgb, None, None)
+
+    def _file_stamp_s(self) -> float:
+        """The frame's presentation time; the nominal frame rate only where the container has none."""
+        pts_s = self._cap.get(self._cv2.CAP_PROP_POS_MSEC) / 1000.0
+        if not math.isfinite(pts_s) or pts_s <= self._last_stamp_s:
+            pts_s = max(self._last_stamp_s + 1.0 / self.fps, (self._number - 1) / self.fps)
+        self._last_stamp_s = pts_s
+        return pts_s
 
     def close(self) -> None:
         self._cap.release()

@@ -148,10 +148,12 @@ def test_rgb_only_back_profile_from_the_mask_agrees_with_the_depth_one():
     """Without depth, the dorsal contour of the person mask, scaled by body size, gives the same dowel."""
     from hinge_coach_ros.camera_pipeline import NOMINAL_DISTANCE_M, extract_back, extract_back_rgb
     from hinge_coach_ros.dowel import measure
+    from hinge_coach_ros.monocular import SagittalLift
 
     spec = AthleteSpec(preset="dowel", reps=1, tempo=2.0)
     camera = SyntheticCamera(spec)
     estimator = PoseEstimator()
+    lift = SagittalLift()
     rotation, _ = spec.camera.world_to_optical()
     up, facing = rotation @ [0.0, 1.0, 0.0], rotation @ [1.0, 0.0, 0.0]
     diffs, hip_offsets, seen = [], [], 0
@@ -162,7 +164,8 @@ def test_rgb_only_back_profile_from_the_mask_agrees_with_the_depth_one():
             if i % 2 or pose is None:
                 continue
             from_depth = extract_back(pose, frame.depth_m, frame.intrinsics)
-            from_mask = extract_back_rgb(pose, frame.color_rgb.shape[:2])
+            lift.lift(pose.pixels, pose.visibility, pose.world_m, NOMINAL_DISTANCE_M)
+            from_mask = extract_back_rgb(pose, frame.color_rgb.shape[:2], lift)
             if from_depth is None:
                 continue
             seen += from_mask is not None

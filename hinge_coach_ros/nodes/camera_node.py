@@ -104,7 +104,8 @@ def open_frame_source(
         return rs, float(params["fps"]), False
     if not params["video_file"]:
         raise SourceError("source 'video' needs video_file: a video path or a webcam index such as '0'")
-    video = VideoSource(params["video_file"])
+    rotation = params["video_rotation"]
+    video = VideoSource(params["video_file"], rotate_deg=None if rotation == "auto" else int(rotation))
     return video, (video.fps if not params["video_file"].isdigit() else None), False
 
 
@@ -327,6 +328,14 @@ class CameraNode(Node):
             values["frames_dropped"] = str(self.capture.dropped)
         if self._pose_ms:
             values["inference_ms"] = f"{np.mean(self._pose_ms):.1f}"
+        if (
+            self.pipeline is not None
+            and self.capture is not None
+            and isinstance(self.capture.source, VideoSource)
+        ):
+            values["video_rotation_deg"] = str(self.capture.source.rotation_deg)
+            # How far from side-on the camera looks: beyond 60 deg no hinge angles.
+            values["view_yaw_deg"] = f"{self.pipeline.sagittal_lift.view_yaw_deg:.0f}"
         level = DiagnosticStatus.ERROR if self.device_state.startswith("error") else DiagnosticStatus.OK
         if self.device_state.startswith("reconnecting"):
             level = DiagnosticStatus.WARN
