@@ -62,7 +62,7 @@ SHALLOW_PENALTY = 10.0
 # What each fault means, which thresholds decide it, and when it is judged.
 FAULT_DEFINITIONS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "rounded_back": (
-        "flexed (rounded) lumbar or thoracic spine: the mid back leaves the dowel line",
+        "flexed (rounded) lumbar or thoracic spine: the rounded upper back lifts the dowel off the head",
         (),
         "needs depth",
     ),

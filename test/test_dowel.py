@@ -6,7 +6,7 @@ import pytest
 import hinge_coach_ros.athlete as athlete
 from hinge_coach_ros.athlete import PRESETS, AthleteSpec, Pose, body_at, virtual_dowel
 from hinge_coach_ros.dowel import measure, station_fractions, support_line
-from hinge_coach_ros.render import Intrinsics
+from hinge_coach_ros.sources import Intrinsics
 
 
 def _rotate(points: np.ndarray, angle_deg: float) -> np.ndarray:
