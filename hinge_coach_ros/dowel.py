@@ -20,15 +20,32 @@ the dorsal edge at stations spaced along hip -> shoulder -> ear.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import astuple, dataclass
 
 import numpy as np
 
 # Where the regions lie along hip -> shoulder, as fractions of that span
 # (Winter's segment lengths: lumbar 0.110 H, thoracic 0.178 H of body height H).
 LUMBAR_SPAN = (0.08, 0.38)
+# The dowel is held against the lowest station seen up to here: the sacrum's
+# skin lies at 0.04-0.12 of hip -> shoulder (the athlete model, neutral to
+# arched), and the hip-level station often meets the hands or the load.
+SACRUM_UP_TO = 0.15
 THORACIC_SPAN = (LUMBAR_SPAN[1], 1.0)  # the mid back: the thoracic region up to the shoulders
 HEAD_FROM = 0.5  # the back of the head: the upper half of shoulder -> ear
+# The body's sagittal plane (vertical, through the back's midline) is learned
+# from the back itself, only while it spans this far horizontally (a hinge):
+# an upright back is nearly vertical, so its points cannot give the plane's
+# direction, and the facing from the depth-lifted feet can be tens of degrees off.
+PLANE_MIN_SPAN_M = 0.10  # interquartile range of the supporting points along the plane
+PLANE_INLIER_M = 0.03  # a back point this close to a candidate plane supports it
+PLANE_PAIR_M = 0.05  # candidate planes run through two points at least this far apart
+PLANE_WEIGHT = 0.3  # weight of a new plane direction against the one learned so far
+# Stations farther than this from the plane are not the back's midline (an arm
+# reaching behind the back, the far side of a prop): left out.
+OFF_PLANE_M = 0.05
+STEADY_FRAMES = 5  # the gaps reported are the median of this many frames (1/6 s at 30 fps)
 
 
 @dataclass(frozen=True)
@@ -132,8 +149,8 @@ def measure(
     if len(trunk_idx) < 3 or len(head_idx) == 0 or len(lumbar_idx) == 0 or len(mid_idx) == 0:
         return None
     sacrum_i = trunk_idx[np.argmin(fractions[trunk_idx])]
-    if fractions[sacrum_i] > LUMBAR_SPAN[0]:
-        return None  # the hip-level station was not seen
+    if fractions[sacrum_i] > SACRUM_UP_TO:
+        return None  # nothing seen low enough to hold the dowel against
     line = support_line(sag, int(sacrum_i), np.concatenate([trunk_idx, head_idx]))
     if line is None:
         return None
@@ -147,3 +164,88 @@ def measure(
 
 
 NOT_SEEN = DowelMetrics(math.nan, math.nan, math.nan, math.nan)
+
+
+def sagittal_direction(points: np.ndarray, ok: np.ndarray, up: np.ndarray) -> np.ndarray | None:
+    """Horizontal direction of the vertical plane through most of the back's points, or None.
+
+    Every pair of points at least PLANE_PAIR_M apart (horizontally) is a
+    candidate; the one most points lie near wins (fewest summed distances on
+    ties), refined by the principal direction of its supporters. None unless
+    the supporters spread along it by PLANE_MIN_SPAN_M (interquartile range):
+    an upright back, or an arm beside it, is not enough. The sign is arbitrary.
+    """
+    idx = np.where(ok)[0]
+    if len(idx) < 6:
+        return None
+    h = points[idx] - np.outer(points[idx] @ up, up)
+    best: tuple[tuple[int, float], np.ndarray] | None = None
+    for a in range(len(idx)):
+        d = h - h[a]
+        span = np.linalg.norm(d, axis=1)
+        for b in np.where(span >= PLANE_PAIR_M)[0]:
+            if b <= a:
+                continue
+            across = np.cross(up, d[b] / span[b])
+            dist = np.abs(d @ across)
+            near = dist < PLANE_INLIER_M
+            score = (int(near.sum()), -float(dist[near].sum()))
+            if best is None or score > best[0]:
+                best = (score, near)
+    if best is None or best[0][0] < 6:
+        return None
+    support = h[best[1]]
+    centred = support - support.mean(axis=0)
+    direction = np.linalg.svd(centred)[2][0]
+    lo, hi = np.percentile(centred @ direction, [25, 75])
+    if hi - lo < PLANE_MIN_SPAN_M:
+        return None
+    direction = direction - (direction @ up) * up
+    return direction / np.linalg.norm(direction)
+
+
+class DowelMeter:
+    """The virtual dowel from depth, frame after frame.
+
+    Learns the sagittal plane from hinged frames (``sagittal_direction``) and
+    keeps it while the person stays (before the first hinge: the skeleton's
+    facing); measures each frame on the back stations in that plane; reports
+    the median of the last STEADY_FRAMES frames.
+    """
+
+    def __init__(self, frames: int = STEADY_FRAMES) -> None:
+        self._recent: deque[np.ndarray] = deque(maxlen=frames)
+        self.forward: np.ndarray | None = None  # learned sagittal direction (unit, horizontal)
+
+    def reset(self) -> None:
+        self._recent.clear()
+        self.forward = None
+
+    def update(self, back: BackProfile | None, up: np.ndarray, facing: np.ndarray) -> DowelMetrics:
+        metrics = None
+        if back is not None:
+            metrics = self._measure(back, up, facing)
+        self._recent.append(np.array(astuple(metrics)) if metrics is not None else np.full(4, np.nan))
+        recent = np.array(self._recent)
+        seen = np.isfinite(recent).all(axis=1)
+        if not seen.any():
+            return NOT_SEEN
+        return DowelMetrics(*(float(v) for v in np.median(recent[seen], axis=0)))
+
+    def _measure(self, back: BackProfile, up: np.ndarray, facing: np.ndarray) -> DowelMetrics | None:
+        ok = back.valid & np.isfinite(back.points).all(axis=1) & np.isfinite(back.fractions)
+        if ok.sum() < 4:
+            return None
+        learned = sagittal_direction(back.points, ok, up)
+        if learned is not None:
+            if learned @ facing < 0:
+                learned = -learned
+            if self.forward is not None:
+                learned = (1.0 - PLANE_WEIGHT) * self.forward + PLANE_WEIGHT * learned
+            self.forward = learned / np.linalg.norm(learned)
+        forward = self.forward if self.forward is not None else facing
+        across = np.cross(up, forward)
+        lateral = back.points[ok] @ across
+        in_plane = ok.copy()
+        in_plane[ok] = np.abs(lateral - np.median(lateral)) < OFF_PLANE_M
+        return measure(back.points, in_plane, back.fractions, up, forward)

@@ -5,7 +5,7 @@ import pytest
 
 import hinge_coach_ros.athlete as athlete
 from hinge_coach_ros.athlete import PRESETS, AthleteSpec, Pose, body_at, virtual_dowel
-from hinge_coach_ros.dowel import measure, station_fractions, support_line
+from hinge_coach_ros.dowel import BackProfile, DowelMeter, measure, station_fractions, support_line
 from hinge_coach_ros.sources import Intrinsics
 
 
@@ -79,3 +79,70 @@ def test_depth_measurement_of_the_athletes_back_gives_its_truth(pose):
     got = (m.head_gap_m, m.mid_back_gap_m, m.tailbone_gap_m, m.lumbar_gap_m)
     want = (truth.head_m, truth.mid_back_m, truth.tailbone_m, truth.lumbar_m)
     np.testing.assert_allclose(got, want, atol=5e-4)
+
+
+def _station_profile(pose: Pose, spec: AthleteSpec) -> tuple[BackProfile, np.ndarray, np.ndarray]:
+    """The athlete's back as depth stations (optical frame), with the true up and facing."""
+    rotation, translation = spec.camera.world_to_optical()
+    body = body_at(pose, 1.75)
+    j = body.joints
+
+    def optical(p):
+        return p @ rotation.T + translation
+
+    def mid(part):
+        return 0.5 * (j[f"left_{part}"] + j[f"right_{part}"])
+
+    intr = Intrinsics()
+    axis_px = intr.project(optical(np.stack([mid("hip"), mid("shoulder"), body.head_centre])))
+    points = optical(body.back_profile)
+    back = BackProfile(points, np.ones(len(points), bool), station_fractions(intr.project(points), axis_px))
+    return back, rotation @ [0.0, 1.0, 0.0], rotation @ [1.0, 0.0, 0.0]
+
+
+def _yawed(v: np.ndarray, up: np.ndarray, angle_deg: float) -> np.ndarray:
+    a = np.radians(angle_deg)
+    return v * np.cos(a) + np.cross(up, v) * np.sin(a)
+
+
+def test_meter_learns_the_sagittal_plane_from_a_hinge_and_leaves_out_an_arm():
+    spec = AthleteSpec()
+    hinged, up, facing = _station_profile(PRESETS["dowel"].bottom, spec)
+    standing, _, _ = _station_profile(Pose(), spec)
+    # The facing from depth-lifted feet can be 40 deg off; an arm behind the back
+    # (20 cm nearer the camera, 10 cm behind the back) covers four mid-back stations.
+    wrong_facing = _yawed(facing, up, 40.0)
+    across = np.cross(up, facing)
+    arm = np.array([10, 11, 12, 13])
+    for back in (hinged, standing):
+        back.points[arm] += 0.20 * across - 0.10 * np.cross(across, up)
+    meter = DowelMeter(frames=1)
+    got = meter.update(hinged, up, wrong_facing)
+    assert np.degrees(np.arccos(min(1.0, meter.forward @ facing))) < 1.0
+    truth = virtual_dowel(body_at(PRESETS["dowel"].bottom, 1.75))
+    assert got.lumbar_gap_m == pytest.approx(truth.lumbar_m, abs=0.002)
+    assert got.head_gap_m == pytest.approx(truth.head_m, abs=0.002)
+    # Standing, the back cannot give the plane: the one learned in the hinge is kept.
+    got = meter.update(standing, up, wrong_facing)
+    truth = virtual_dowel(body_at(Pose(), 1.75))
+    assert got.lumbar_gap_m == pytest.approx(truth.lumbar_m, abs=0.002)
+    assert got.head_gap_m == pytest.approx(truth.head_m, abs=0.002)
+    # Without that plane the wrong facing reads the standing back wrongly.
+    fresh = DowelMeter(frames=1)
+    assert abs(fresh.update(standing, up, wrong_facing).lumbar_gap_m - truth.lumbar_m) > 0.005
+
+
+def test_meter_reports_the_median_of_recent_frames():
+    spec = AthleteSpec()
+    back, up, facing = _station_profile(PRESETS["dowel"].bottom, spec)
+    truth = virtual_dowel(body_at(PRESETS["dowel"].bottom, 1.75))
+    meter = DowelMeter(frames=5)
+    assert np.isnan(meter.update(None, up, facing).lumbar_gap_m)  # nothing seen yet
+    for _ in range(3):
+        meter.update(back, up, facing)
+    glitch = BackProfile(back.points.copy(), back.valid, back.fractions)
+    glitch.points[3] -= 0.05 * np.cross(np.cross(up, facing), up)  # one frame's lumbar station 5 cm off
+    got = meter.update(glitch, up, facing)
+    assert got.lumbar_gap_m == pytest.approx(truth.lumbar_m, abs=1e-6)
+    meter.reset()
+    assert meter.forward is None and np.isnan(meter.update(None, up, facing).head_gap_m)
