@@ -179,22 +179,21 @@ def sagittal_direction(points: np.ndarray, ok: np.ndarray, up: np.ndarray) -> np
     if len(idx) < 6:
         return None
     h = points[idx] - np.outer(points[idx] @ up, up)
-    best: tuple[tuple[int, float], np.ndarray] | None = None
-    for a in range(len(idx)):
-        d = h - h[a]
-        span = np.linalg.norm(d, axis=1)
-        for b in np.where(span >= PLANE_PAIR_M)[0]:
-            if b <= a:
-                continue
-            across = np.cross(up, d[b] / span[b])
-            dist = np.abs(d @ across)
-            near = dist < PLANE_INLIER_M
-            score = (int(near.sum()), -float(dist[near].sum()))
-            if best is None or score > best[0]:
-                best = (score, near)
-    if best is None or best[0][0] < 6:
+    d = h[None, :, :] - h[:, None, :]  # (a, b): from point a to point b
+    span = np.linalg.norm(d, axis=2)
+    a, b = np.where(np.triu(span >= PLANE_PAIR_M, 1))
+    if len(a) == 0:
         return None
-    support = h[best[1]]
+    across = np.cross(up, d[a, b] / span[a, b, None])  # (pairs, 3) normal of each candidate plane
+    dist = np.abs(np.einsum("pkc,pc->pk", d[a], across))  # (pairs, points)
+    near = dist < PLANE_INLIER_M
+    count = near.sum(axis=1)
+    spread = np.where(near, dist, 0.0).sum(axis=1)
+    # Most supporters first, then the smallest summed distance.
+    best = np.lexsort((spread, -count))[0]
+    if count[best] < 6:
+        return None
+    support = h[near[best]]
     centred = support - support.mean(axis=0)
     direction = np.linalg.svd(centred)[2][0]
     lo, hi = np.percentile(centred @ direction, [25, 75])
