@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .athlete import FAULT_IDS, PRESETS
-from .dowel import NOT_SEEN, BackProfile, DowelMetrics, measure
+from .dowel import NOT_SEEN, BackProfile, DowelMeter, DowelMetrics
 from .geometry import FrameAngles, frame_angles
 from .landmarks import INDEX
 from .params import Value, defaults, thresholds_for
@@ -62,7 +62,7 @@ SHALLOW_PENALTY = 10.0
 # What each fault means, which thresholds decide it, and when it is judged.
 FAULT_DEFINITIONS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "rounded_back": (
-        "flexed (rounded) lumbar or thoracic spine: the mid back leaves the dowel line",
+        "flexed (rounded) lumbar or thoracic spine: the rounded upper back lifts the dowel off the head",
         (),
         "needs depth",
     ),
@@ -184,7 +184,7 @@ class FrameReport:
     angles: FrameAngles | None
     faults: dict[str, FaultStatus] = field(default_factory=dict)
     completed_rep: RepSummary | None = None
-    dowel: DowelMetrics = NOT_SEEN  # from the back-surface profile; NaN without depth
+    dowel: DowelMetrics = NOT_SEEN  # from the back profile, median of recent frames; NaN without depth
 
     @property
     def active_faults(self) -> list[str]:
@@ -309,6 +309,7 @@ class HingeEngine:
         self._stalled_since: float | None = None
         self._rep: dict | None = None
         self._finishing: dict | None = None  # a rep in its lockout hold
+        self._dowel = DowelMeter()
 
     def set_params(self, params: dict[str, Value]) -> None:
         """Apply validated parameter changes at run time."""
@@ -344,9 +345,7 @@ class HingeEngine:
             raw = (hip - self._prev[1]) / (t - self._prev[0])
             self._speed_dps = 0.6 * self._speed_dps + 0.4 * raw  # light smoothing of landmark noise
         self._prev = (t, hip)
-        dowel = NOT_SEEN
-        if back is not None:
-            dowel = measure(back.points, back.valid, back.fractions, up, a.facing) or NOT_SEEN
+        dowel = self._dowel.update(back, up, a.facing)
         self._track_standing(t, a)
         completed = self._step_phase(t, a)
         faults = self._check_faults(t, a)
@@ -385,6 +384,7 @@ class HingeEngine:
             for values in self._baseline.values():
                 values.clear()
             self._standing_since = None
+            self._dowel.reset()
             for check in self.checks.values():
                 check.reset()
             return FrameReport(t, False, NO_PERSON, self.rep_count, None, self._unmeasured(), completed)

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 
+from .dowel import DowelLine, support_line
 from .landmarks import INDEX, NUM_LANDMARKS
 
 # Segment lengths as fractions of body height, from Winter's anthropometric
@@ -455,8 +456,9 @@ def _reach(shoulder: np.ndarray, target: np.ndarray, pole: np.ndarray, h: float)
 def _grip_dowel(g: dict, h: float) -> None:
     """Dowel drill grip: the near (left) hand holds the dowel at the low back, the far
     (right) hand behind the neck; elbows out to the side."""
-    profile, labels, _, _ = _back_profile_2d(g, h)
-    centre, d, n, _ = _dowel_line_2d(profile, labels, float(g["spine_t"][0]))
+    profile, _, _, _ = _back_profile_2d(g, h)
+    line = _dowel_line_2d(profile)
+    centre, d, n = line.point, line.direction, line.back_normal
     nl, nt = int(g["n_lumbar"]), int(g["n_thoracic"])
     grips = {"left": g["spine"][nl // 2], "right": g["spine"][-1]}
     trunk_up = _dir(float(g["spine_t"][nl - 1 + nt]))
@@ -520,7 +522,9 @@ def _pose_geometry(pose: Pose, h: float) -> dict[str, np.ndarray]:
     )
     head_deg = cervical_t[-1]
     g["head_deg"] = np.array(head_deg)
-    g["head_centre"] = cervical[-1] + h * (0.035 * _dir(head_deg) + 0.008 * _dir(head_deg + 90.0))
+    # The head sits on the neck so that, with a neutral spine, the back of the
+    # head touches the dowel together with the mid back and the sacrum (the drill's 3 points).
+    g["head_centre"] = cervical[-1] + h * (0.035 * _dir(head_deg) + 0.004 * _dir(head_deg + 90.0))
     _hang_arms(g, h)  # placed for real once the body is balanced
     g["heel"] = np.array([-0.25 * FOOT * h, 0.012 * h])
     g["toe"] = np.array([0.75 * FOOT * h, 0.012 * h])
@@ -755,71 +759,57 @@ def landmarks_world(body: Body) -> np.ndarray:
 
 @dataclass(frozen=True)
 class DowelGaps:
-    """The virtual dowel on the back surface (metres; a gap in front of the dowel is positive)."""
+    """The virtual dowel on the back surface (metres; every gap >= 0, a hollow in front of the dowel)."""
 
     head_m: float
     mid_back_m: float
     tailbone_m: float
     lumbar_m: float
-    line_point: np.ndarray  # a point of the dowel line (world)
+    line_point: np.ndarray  # where the dowel rests on the sacrum (world)
     line_dir: np.ndarray  # unit direction of the dowel line, tailbone to head (world)
     back_dir: np.ndarray  # unit normal of the line pointing behind the athlete (world)
+    contact: str  # the back region of the upper contact: "lumbar", "mid_back", "neck" or "head"
 
 
-def _dowel_line_2d(p: np.ndarray, labels: np.ndarray, sacral_tangent_deg: float):
-    """Least-squares line through head, mid back and sacrum: centre, direction (up the
-    back), unit normal pointing behind the athlete, and the three contact points."""
-    sacrum = p[0]
-    chord = _unit(p[-1] - sacrum)
-    back = np.array([-chord[1], chord[0]])
-    if back @ _posterior(sacral_tangent_deg) < 0:
-        back = -back
-    head_idx = np.where(labels == 4)[0]
-    head = p[head_idx[np.argmax((p[head_idx] - sacrum) @ back)]]
-    thoracic_idx = np.where(labels == 2)[0]
-    mid = p[thoracic_idx[len(thoracic_idx) // 2]]
-    contacts = np.stack([head, mid, sacrum])
-    centre = contacts.mean(axis=0)
-    _, _, vt = np.linalg.svd(contacts - centre)
-    d = vt[0] if vt[0] @ chord > 0 else -vt[0]
-    n = np.array([-d[1], d[0]])
-    if n @ back < 0:
-        n = -n
-    return centre, d, n, contacts
+_REGION = ("tailbone", "lumbar", "mid_back", "neck", "head")  # back_labels 0-4
+
+
+def _dowel_line_2d(profile: np.ndarray) -> DowelLine:
+    """The dowel on a sagittal back profile (sacrum first): ``dowel.support_line``."""
+    line = support_line(profile, 0)
+    if line is None:  # pragma: no cover - the profile always runs up from the sacrum
+        raise ValueError("back profile has no point above the sacrum")
+    return line
 
 
 def virtual_dowel(body: Body) -> DowelGaps:
     """Lay the virtual dowel on the back surface, as in the dowel drill.
 
-    The dowel is the straight line through the three contact points of the
-    drill on the back surface: the back of the head (its most posterior
-    point), the mid back (the back surface at mid-thoracic level) and the
-    sacrum, fitted by least squares (with a neutral spine the three are close
-    to collinear and the line touches all of them). Each gap is the distance
-    from the line, positive in front of it (a hollow between back and dowel),
-    negative behind it (the back would push the dowel). The lumbar gap is the
-    deepest point of the low back in front of the line: about a hand's
-    thickness with a neutral spine. A rounded back bows behind the line at
-    the mid back (negative mid-back gap; head and tailbone gaps open) and
-    flattens the lumbar hollow (the lumbar gap shrinks); lumbar
-    hyperextension deepens the hollow (the lumbar gap grows).
+    The dowel is a straight rod held against the sacrum and resting on the
+    outermost points of the back (``dowel.support_line``): no point of the back
+    surface lies behind it. Gaps are distances in front of it (a hollow between
+    back and dowel), all >= 0; the tailbone gap is 0 by definition. The head
+    and mid-back gaps are their regions' closest approach to the dowel (the
+    back of the head; the thoracic back), the lumbar gap the deepest point of
+    the low back. With a neutral spine the dowel touches head, mid back and
+    sacrum (within a few mm) over a lumbar hollow of about a hand's
+    thickness. A rounded back makes the thoracic hump the contact: the head
+    gap opens while the flexed lumbar spine loses lordosis (its gap
+    shrinks); lumbar hyperextension deepens the lumbar hollow.
     """
     p = body.back_profile[:, :2]
     labels = body.back_labels
-    centre, d, n, (head, mid, sacrum) = _dowel_line_2d(p, labels, float(body.spine_tangent_deg[0]))
-
-    def gap(q: np.ndarray) -> float:
-        return float((centre - q) @ n)
-
-    lumbar = max(gap(q) for q in p[labels == 1])
+    line = _dowel_line_2d(p)
+    gaps = line.gaps(p)
     return DowelGaps(
-        head_m=gap(head),
-        mid_back_m=gap(mid),
-        tailbone_m=gap(sacrum),
-        lumbar_m=lumbar,
-        line_point=np.array([*centre, 0.0]),
-        line_dir=np.array([*d, 0.0]),
-        back_dir=np.array([*n, 0.0]),
+        head_m=float(gaps[labels == 4].min()),
+        mid_back_m=float(gaps[labels == 2].min()),
+        tailbone_m=float(gaps[0]),
+        lumbar_m=float(gaps[labels == 1].max()),
+        line_point=np.array([*line.point, 0.0]),
+        line_dir=np.array([*line.direction, 0.0]),
+        back_dir=np.array([*line.back_normal, 0.0]),
+        contact=_REGION[int(labels[line.contact])],
     )
 
 
