@@ -104,7 +104,8 @@ FAULT_DEFINITIONS: dict[str, tuple[str, tuple[str, ...], str]] = {
     ),
     "fast_descent": ("uncontrolled descent", ("fast_descent_speed_dps",), "at the bottom"),
     "hips_rise_first": (
-        "hips shoot up first: the hips rise from their lowest point, the shoulders lag (floor pulls)",
+        "hips shoot up first: the knees open, the hips rise from their lowest point and the "
+        "shoulders lag, so the back goes more horizontal (floor pulls)",
         ("hips_rise_first_lead_mm",),
         "ascent",
     ),
@@ -142,6 +143,11 @@ def fault_table() -> str:
 DEPTH_CHECKS = ("rounded_back", "no_brace")
 
 HIPS_FIRST_MIN_S = 0.1  # hips shooting up is brief by nature: the first instants of the ascent
+# Hip and shoulder heights are averaged over this long before the hips-first lead is taken:
+# with 4 mm landmark noise a single frame's lead jitters by about 4 mm, and the hips' lowest
+# point picked from raw frames is biased low by that noise, which reads as a lead on clean reps.
+HIPS_FIRST_SMOOTH_S = 0.2
+HIPS_FIRST_MIN_RISE_MM = 10.0  # the hips must be rising (2-3 times the smoothed height noise)
 LOCKOUT_HOLD_S = 0.5  # lockout is judged over this long after standing tall
 TOP_STALL_S = 0.3  # stopped rising this long near the top: the rep ends there (incomplete lockout)
 SETUP_BASELINE_S = 0.5  # standing still this long in setup gives the posture baselines
@@ -518,7 +524,37 @@ class HingeEngine:
 
     # -- fault checks --------------------------------------------------------
 
-    def _evaluate(self, a: FrameAngles) -> dict[str, tuple[Evaluation, bool]]:
+    def _hips_lead_mm(self, t: float, a: FrameAngles) -> float:
+        """How much more the hips than the shoulders have risen since the bottom (mm), on
+        heights averaged over ``HIPS_FIRST_SMOOTH_S``; 0 until the hips have risen
+        ``HIPS_FIRST_MIN_RISE_MM`` from their lowest point.
+
+        The reference is the moment from the bottom on (once the average holds no descent)
+        when the shoulders stood highest above the hips (the trunk most upright): the lead is
+        then how far the trunk has tipped forward since, in height. Taken from the bottom on,
+        not in the descent, and only once the hips rise: a stiff-legged pull keeps tipping the
+        trunk at the end of the descent with the hips still, which is not the hips rising first.
+        """
+        rep = self._rep
+        if rep is None or not (math.isfinite(a.hip_height_m) and math.isfinite(a.shoulder_height_m)):
+            return math.nan
+        recent = rep.setdefault("heights", deque())
+        recent.append((t, a.hip_height_m, a.shoulder_height_m))
+        while t - recent[0][0] > HIPS_FIRST_SMOOTH_S:
+            recent.popleft()
+        _, hip, shoulder = np.mean(recent, axis=0)
+        if self.phase not in ("bottom", "ascent"):
+            return math.nan
+        if t - rep.setdefault("bottom_s", t) < HIPS_FIRST_SMOOTH_S:
+            return 0.0  # the average still holds the end of the descent
+        hips_lowest = rep["hips_lowest_m"] = min(rep.get("hips_lowest_m", math.inf), hip)
+        trunk_height = shoulder - hip
+        most_upright = rep["trunk_height_max_m"] = max(rep.get("trunk_height_max_m", -math.inf), trunk_height)
+        if 1000.0 * (hip - hips_lowest) < HIPS_FIRST_MIN_RISE_MM:
+            return 0.0
+        return 1000.0 * float(most_upright - trunk_height)
+
+    def _evaluate(self, t: float, a: FrameAngles) -> dict[str, tuple[Evaluation, bool]]:
         """Each check's evaluation and whether it applies in the current phase."""
         th = self.thresholds
         moving = self.phase in MOVING
@@ -556,16 +592,11 @@ class HingeEngine:
         out["fast_descent"] = (_above(descent_peak, th["fast_descent_speed_dps"], 20.0, 150.0), after_descent)
 
         # Pulls from the floor: the chest and the hips rise together. Hips first shows as
-        # the hips rising from their lowest point while the shoulders do not follow.
+        # the hips rising from their lowest point while the shoulders do not follow (the back
+        # angle goes more horizontal as the knees open).
         from_floor = PRESETS[str(self.p["exercise"])].from_floor
-        lead_mm = math.nan
-        if self._rep is not None and math.isfinite(a.hip_height_m) and math.isfinite(a.shoulder_height_m):
-            low = self._rep.get("hips_lowest")
-            if low is None or a.hip_height_m < low[0]:
-                low = self._rep["hips_lowest"] = (a.hip_height_m, a.shoulder_height_m)
-            lead_mm = 1000.0 * ((a.hip_height_m - low[0]) - (a.shoulder_height_m - low[1]))
         out["hips_rise_first"] = (
-            _above(lead_mm, th["hips_rise_first_lead_mm"], 5.0, 40.0),
+            _above(self._hips_lead_mm(t, a), th["hips_rise_first_lead_mm"], 5.0, 40.0),
             from_floor and self.phase in ("bottom", "ascent"),
         )
         knee_deepest = self._rep.get("knee_at_deepest", math.nan) if self._rep else math.nan
@@ -585,7 +616,7 @@ class HingeEngine:
         if self._rep is not None and self.phase == "descent":
             self._rep["descent_speed"] = max(self._rep.get("descent_speed", -math.inf), self._speed_dps)
         statuses = {}
-        for fault_id, (ev, applies) in self._evaluate(a).items():
+        for fault_id, (ev, applies) in self._evaluate(t, a).items():
             min_s = self.thresholds["fault_min_duration_s"]
             if fault_id in ("fast_descent", "hips_high"):
                 min_s = 0.0  # judged on the whole descent: nothing left to wait out

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, fields, replace
+from functools import lru_cache
 
 import numpy as np
 
@@ -107,7 +108,7 @@ FAULT_UNITS: dict[str, str] = {
     "no_brace": "deg of anterior pelvic tilt from setup",
     "incomplete_lockout": "deg of hip flexion left at the top",
     "fast_descent": "descent tempo factor (2 = twice as fast)",
-    "hips_rise_first": "deg the trunk tips further forward while the hips rise",
+    "hips_rise_first": "mm the hips rise more than the shoulders in the first part of the ascent (peak)",
     "hips_high": "deg of knee flexion missing at the bottom",
 }
 # Phases in which each fault changes the body (the per-frame truth lists a
@@ -256,7 +257,8 @@ class AthleteSpec:
 def check_fault(fault_id: str, magnitude: float) -> None:
     if fault_id not in FAULT_IDS:
         raise ValueError(f"unknown fault {fault_id!r}; known faults: {', '.join(FAULT_IDS)}")
-    limit = 4.0 if fault_id == "fast_descent" else 150.0 if fault_id in ("toes", "heels") else 60.0
+    in_mm = fault_id in ("toes", "heels", "hips_rise_first")
+    limit = 4.0 if fault_id == "fast_descent" else 150.0 if in_mm else 60.0
     low = 1.0 if fault_id == "fast_descent" else 0.0
     if not (math.isfinite(magnitude) and low <= magnitude <= limit):
         raise ValueError(f"fault {fault_id} magnitude {magnitude} is outside {low:g}-{limit:g}")
@@ -347,6 +349,71 @@ def _smooth(u: float) -> float:
     """Minimum-jerk-like profile from 0 to 1."""
     u = min(max(u, 0.0), 1.0)
     return u * u * u * (10.0 + u * (-15.0 + 6.0 * u))
+
+
+# Hips rising first (Rippetoe, Starting Strength, 3rd ed., ch. 4): the knees open before the
+# hips do, so the legs straighten in the first part of the ascent while the back angle goes
+# more horizontal; the trunk comes up only after, with the legs already nearly straight.
+HIPS_FIRST_LEGS_U = 0.6  # fraction of the ascent in which the legs straighten and the trunk tips
+HIPS_FIRST_TRUNK_DELAY_U = 0.3  # fraction of the ascent before the trunk starts to come up
+_HIPS_FIRST_MAX_TIP_DEG = 45.0
+
+
+def _hips_first_pose(p0: Pose, p1: Pose, u: float, tip_deg: float) -> Pose:
+    """The ascent from ``p0`` to ``p1`` at ``u`` (0-1) with the legs leading and the trunk
+    tipped forward by up to ``tip_deg`` while they straighten."""
+    u = min(max(u, 0.0), 1.0)
+    early = min(u / HIPS_FIRST_LEGS_U, 1.0)
+    late = max(u - HIPS_FIRST_TRUNK_DELAY_U, 0.0) / (1.0 - HIPS_FIRST_TRUNK_DELAY_U)
+    pose = p0.blend(p1, _smooth(late))
+    legs = p0.blend(p1, _smooth(early))
+    return replace(
+        pose,
+        knee_flexion_deg=legs.knee_flexion_deg,
+        shin_deg=legs.shin_deg,
+        trunk_deg=pose.trunk_deg + tip_deg * math.sin(math.pi * early) ** 2,
+    )
+
+
+def _hip_shoulder_heights(body: Body) -> tuple[float, float]:
+    j = body.joints
+    return float(j["left_hip"][1]), float(j["left_shoulder"][1])
+
+
+def _hips_lead_m(
+    p0: Pose, p1: Pose, tip_deg: float, height_m: float, stance_m: float | None, grip: str
+) -> float:
+    """Peak over the first part of the ascent of hip rise minus shoulder rise since the bottom."""
+    hip0, shoulder0 = _hip_shoulder_heights(body_at(p0, height_m, stance_m, grip))
+    lead = 0.0
+    for u in np.linspace(0.0, HIPS_FIRST_LEGS_U, 25)[1:]:
+        hip, shoulder = _hip_shoulder_heights(
+            body_at(_hips_first_pose(p0, p1, u, tip_deg), height_m, stance_m, grip)
+        )
+        lead = max(lead, (hip - hip0) - (shoulder - shoulder0))
+    return lead
+
+
+@lru_cache(maxsize=64)
+def _hips_first_tip_deg(
+    p0: Pose, p1: Pose, lead_mm: float, height_m: float, stance_m: float | None, grip: str
+) -> float:
+    """The trunk tip that makes the hips lead the shoulders by ``lead_mm`` at the peak (bisection:
+    the lead grows with the tip)."""
+    target = lead_mm / 1000.0
+    if _hips_lead_m(p0, p1, _HIPS_FIRST_MAX_TIP_DEG, height_m, stance_m, grip) < target:
+        raise ValueError(
+            f"hips_rise_first lead {lead_mm:g} mm is out of reach from this bottom posture "
+            f"(at most a {_HIPS_FIRST_MAX_TIP_DEG:g} deg trunk tip)"
+        )
+    low, high = 0.0, _HIPS_FIRST_MAX_TIP_DEG
+    for _ in range(20):
+        mid = 0.5 * (low + high)
+        if _hips_lead_m(p0, p1, mid, height_m, stance_m, grip) < target:
+            low = mid
+        else:
+            high = mid
+    return 0.5 * (low + high)
 
 
 def _timeline(spec: AthleteSpec) -> list[tuple[float, str, int, Pose, Pose]]:
@@ -722,10 +789,14 @@ def body_at(pose: Pose, height_m: float, stance_width_m: float | None = None, gr
     )
 
 
+def grip_for(spec: AthleteSpec) -> str:
+    """How the hands hold the load: the dowel drill holds the dowel, the rest hang."""
+    return "dowel" if PRESETS[spec.preset].prop == "dowel" else "hang"
+
+
 def body_for(spec: AthleteSpec, pose: Pose) -> Body:
-    """The body of ``spec``'s athlete in one posture (the dowel drill holds the dowel)."""
-    grip = "dowel" if PRESETS[spec.preset].prop == "dowel" else "hang"
-    return body_at(pose, spec.height_m, spec.stance_width_m, grip)
+    """The body of ``spec``'s athlete in one posture."""
+    return body_at(pose, spec.height_m, spec.stance_width_m, grip_for(spec))
 
 
 def landmarks_world(body: Body) -> np.ndarray:
@@ -859,6 +930,7 @@ def generate(spec: AthleteSpec) -> Session:
     trunk = np.zeros(n)
     hip = np.zeros(n)
     knee = np.zeros(n)
+    hip_minus_shoulder_m = np.zeros(n)  # hip height minus shoulder height (noise-free)
     reps: dict[int, dict] = {}
     poses: list[Pose] = []
     active: list[dict[str, float]] = []
@@ -873,9 +945,10 @@ def generate(spec: AthleteSpec) -> Session:
         pose = p0.blend(p1, _smooth(u))
         rep_faults = spec.faults.get(rep, {})
         if seg_phase == "ascent" and "hips_rise_first" in rep_faults:
-            # The legs straighten first: the trunk tips further forward before it rises.
-            lead = rep_faults["hips_rise_first"] * math.sin(math.pi * min(max(u, 0.0), 1.0)) ** 2
-            pose = replace(pose, trunk_deg=pose.trunk_deg + lead)
+            tip = _hips_first_tip_deg(
+                p0, p1, rep_faults["hips_rise_first"], spec.height_m, spec.stance_width_m, grip_for(spec)
+            )
+            pose = _hips_first_pose(p0, p1, u, tip)
         poses.append(pose)
         body = body_for(spec, pose)
         world = landmarks_world(body)
@@ -889,6 +962,8 @@ def generate(spec: AthleteSpec) -> Session:
         trunk[i] = angles["trunk_inclination_deg"]
         hip[i] = angles["hip_flexion_deg"]
         knee[i] = angles["knee_flexion_deg"]
+        hip_height, shoulder_height = _hip_shoulder_heights(body)
+        hip_minus_shoulder_m[i] = hip_height - shoulder_height
         # The setup before a rep belongs to that rep (its no_brace shows there).
         fault_rep = 1 if rep == 0 else rep
         active.append(
@@ -899,6 +974,12 @@ def generate(spec: AthleteSpec) -> Session:
                 rep, {"index": rep, "start_s": float(t), "faults": dict(spec.faults.get(rep, {}))}
             )
             entry["end_s"] = float(t)
+    phases = np.array(phase)
+    for k, entry in reps.items():
+        # Truth of the hips_rise_first check: how much more the hips than the shoulders rose
+        # since the bottom, at the peak of the ascent (0 when the chest rises with the hips).
+        ascent = hip_minus_shoulder_m[(rep_index == k) & (phases == "ascent")]
+        entry["hips_lead_mm"] = round(1000.0 * float(np.max(ascent - ascent[0])), 1) if len(ascent) else 0.0
     return Session(
         fps=spec.fps,
         times_s=times,

@@ -348,11 +348,12 @@ THRESHOLDS: tuple[Threshold, ...] = (
         "hips_rise_first_lead_mm",
         25.0,
         "Hips rise first: how much more the hips than the shoulders have risen since the hips' "
-        "lowest point (pulls from the floor).",
+        "lowest point at the bottom (pulls from the floor).",
         min=5.0,
         max=300.0,
-        source="chest and hips rise together, so the legs and glutes, not the back, do the lift "
-        "(the article's box lift)",
+        source="Rippetoe, Starting Strength (3rd ed., ch. 4): off the floor the back angle holds, then "
+        "rises; knees opening first tip the back more horizontal. A correct pull stays near 0 mm; "
+        "25 mm is about 3.5 deg of extra trunk tip at a 60 deg back angle",
     ),
     Threshold(
         "hips_high_knee_flexion_deg",

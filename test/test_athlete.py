@@ -343,19 +343,28 @@ def test_lockout_tempo_and_pull_faults():
 
 
 def test_hips_rise_first_lifts_the_hips_before_the_shoulders():
-    spec = AthleteSpec(preset="deadlift", reps=2, faults={2: {"hips_rise_first": 15.0}}, landmark_noise_m=0.0)
+    spec = AthleteSpec(preset="deadlift", reps=2, faults={2: {"hips_rise_first": 50.0}}, landmark_noise_m=0.0)
     s = generate(spec)
 
-    def rise(rep):
+    def heights(rep, names):
         ascent = _rep_frames(s, rep, "ascent")
-        a, b = ascent[0], ascent[len(ascent) // 2]
-        y = -s.landmarks[:, :, 1]  # optical y points down; the side camera is level enough
-        hip = y[b, INDEX["left_hip"]] - y[a, INDEX["left_hip"]]
-        shoulder = y[b, INDEX["left_shoulder"]] - y[a, INDEX["left_shoulder"]]
-        return hip - shoulder
+        points = s.landmarks[ascent][:, [INDEX[f"left_{names}"], INDEX[f"right_{names}"]], :3].mean(axis=1)
+        return 1000.0 * points @ s.up_optical  # mm along gravity-up
 
-    assert rise(2) > rise(1) + 0.05
-    assert s.active_faults[_rep_frames(s, 2, "ascent")[5]] == {"hips_rise_first": 15.0}
+    def lead_mm(rep):
+        hip, shoulder = heights(rep, "hip"), heights(rep, "shoulder")
+        return (hip - hip[0]) - (shoulder - shoulder[0]), hip - hip[0]
+
+    clean, _ = lead_mm(1)
+    faulty, hip_rise = lead_mm(2)
+    # The magnitude is the peak lead of hip rise over shoulder rise, and the truth records it.
+    assert faulty.max() == pytest.approx(50.0, abs=1.5)
+    assert s.reps[1]["hips_lead_mm"] == pytest.approx(50.0, abs=1.0)
+    assert clean.max() < 1.0 and s.reps[0]["hips_lead_mm"] < 1.0
+    # The hips really rise (the knees open) in the first part of the ascent, not only the chest drops.
+    peak = int(np.argmax(faulty))
+    assert peak < 0.5 * len(faulty) and hip_rise[peak] > 20.0
+    assert s.active_faults[_rep_frames(s, 2, "ascent")[5]] == {"hips_rise_first": 50.0}
 
 
 def test_stance_tempo_depth_and_knee_bend_parameters():
