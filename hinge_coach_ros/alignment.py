@@ -150,6 +150,7 @@ HIPS_FIRST_SMOOTH_S = 0.2
 HIPS_FIRST_MIN_RISE_MM = 10.0  # the hips must be rising (2-3 times the smoothed height noise)
 LOCKOUT_HOLD_S = 0.5  # lockout is judged over this long after standing tall
 TOP_STALL_S = 0.3  # stopped rising this long near the top: the rep ends there (incomplete lockout)
+NEAR_TOP_FRACTION = 0.4  # "near the top": hip flexion below this share of the rep's deepest
 SETUP_BASELINE_S = 0.5  # standing still this long in setup gives the posture baselines
 BASELINE_FRAMES = 60  # the baselines are medians over the last 2 s of standing still
 
@@ -453,10 +454,14 @@ class HingeEngine:
             peak = self._rep["peak"].get("hip", hip) if self._rep else hip
             self._stalled_since = (self._stalled_since or t) if still else None
             stalled_near_top = self._stalled_since is not None and t - self._stalled_since >= TOP_STALL_S
-            if hip < p["lockout_hip_flexion_deg"] or (stalled_near_top and hip < 0.4 * peak):
+            near_top = hip < NEAR_TOP_FRACTION * peak
+            turned_down = self._speed_dps > p["bottom_speed_dps"]
+            if hip < p["lockout_hip_flexion_deg"] or (near_top and (stalled_near_top or turned_down)):
+                # Locked out; or stopped, or went back down, high up without locking out: the
+                # top of this rep (an incomplete lockout), and any descent is the next rep's.
                 self._stand_tall(t)
-            elif self._speed_dps > p["bottom_speed_dps"] and not stalled_near_top:
-                self.phase = "descent"  # went back down: same rep, deeper
+            elif turned_down and not stalled_near_top:
+                self.phase = "descent"  # went back down from low: same rep, deeper
         return completed
 
     def _stand_tall(self, t: float) -> None:

@@ -155,3 +155,24 @@ def test_fixed_up_vector_is_used_when_asked():
     trunk = np.array([r.angles.trunk_inclination_deg for r in reports])
     assert np.abs(trunk[:20]).min() > 45.0  # standing reads as leaning: the given vector was used
     assert math.isfinite(trunk[0])
+
+
+def test_a_rep_without_lockout_that_goes_straight_back_down_is_its_own_rep():
+    """Box lift, seed 4, every fault in turn: the incomplete-lockout rep stops 20 deg short of
+    standing and the next rep starts without a pause. Going back down from high up ends the rep
+    there (an incomplete lockout), not 'same rep, deeper', which merged the two."""
+    from hinge_coach_ros.accuracy import FAULT_CASES, _session_faults
+
+    faults = _session_faults(list(FAULT_CASES))
+    spec = AthleteSpec(preset="box_lift", reps=2 * len(FAULT_CASES) + 1, faults=faults, seed=4)
+    session = generate(spec)
+    engine = HingeEngine({"exercise": "box_lift"})
+    reps = []
+    for t, lm in zip(session.times_s, session.landmarks):
+        report = engine.update(float(t), lm)
+        if report.completed_rep is not None:
+            reps.append(report.completed_rep)
+    assert len(reps) == spec.reps
+    for rep, truth in zip(reps, session.reps):
+        assert truth["start_s"] - 0.1 <= rep.start_s and rep.end_s <= truth["end_s"] + 0.1
+        assert ("incomplete_lockout" in rep.faults) == ("incomplete_lockout" in truth["faults"])
