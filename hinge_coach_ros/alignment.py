@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .athlete import FAULT_IDS, PRESETS
-from .dowel import NOT_SEEN, BackProfile, DowelMetrics, measure
+from .dowel import NOT_SEEN, BackProfile, DowelMeter, DowelMetrics
 from .geometry import FrameAngles, facing_direction, frame_angles
 from .landmarks import INDEX
 from .params import Value, defaults, thresholds_for
@@ -62,7 +62,7 @@ SHALLOW_PENALTY = 10.0
 # What each fault means, which thresholds decide it, and when it is judged.
 FAULT_DEFINITIONS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "rounded_back": (
-        "flexed (rounded) lumbar or thoracic spine: the mid back leaves the dowel line",
+        "flexed (rounded) lumbar or thoracic spine: the rounded upper back lifts the dowel off the head",
         (),
         "needs depth",
     ),
@@ -104,7 +104,8 @@ FAULT_DEFINITIONS: dict[str, tuple[str, tuple[str, ...], str]] = {
     ),
     "fast_descent": ("uncontrolled descent", ("fast_descent_speed_dps",), "at the bottom"),
     "hips_rise_first": (
-        "hips shoot up first: the hips rise from their lowest point, the shoulders lag (floor pulls)",
+        "hips shoot up first: the knees open, the hips rise from their lowest point and the "
+        "shoulders lag, so the back goes more horizontal (floor pulls)",
         ("hips_rise_first_lead_mm",),
         "ascent",
     ),
@@ -142,8 +143,14 @@ def fault_table() -> str:
 DEPTH_CHECKS = ("rounded_back", "no_brace")
 
 HIPS_FIRST_MIN_S = 0.1  # hips shooting up is brief by nature: the first instants of the ascent
+# Hip and shoulder heights are averaged over this long before the hips-first lead is taken:
+# with 4 mm landmark noise a single frame's lead jitters by about 4 mm, and the hips' lowest
+# point picked from raw frames is biased low by that noise, which reads as a lead on clean reps.
+HIPS_FIRST_SMOOTH_S = 0.2
+HIPS_FIRST_MIN_RISE_MM = 10.0  # the hips must be rising (2-3 times the smoothed height noise)
 LOCKOUT_HOLD_S = 0.5  # lockout is judged over this long after standing tall
 TOP_STALL_S = 0.3  # stopped rising this long near the top: the rep ends there (incomplete lockout)
+NEAR_TOP_FRACTION = 0.4  # "near the top": hip flexion below this share of the rep's deepest
 SETUP_BASELINE_S = 0.5  # standing still this long in setup gives the posture baselines
 BASELINE_FRAMES = 60  # the baselines are medians over the last 2 s of standing still
 # Descent speed for fast_descent: the least-squares slope of hip flexion over this
@@ -190,7 +197,7 @@ class FrameReport:
     angles: FrameAngles | None
     faults: dict[str, FaultStatus] = field(default_factory=dict)
     completed_rep: RepSummary | None = None
-    dowel: DowelMetrics = NOT_SEEN  # from the back-surface profile; NaN without depth
+    dowel: DowelMetrics = NOT_SEEN  # from the back profile, median of recent frames; NaN without depth
 
     @property
     def active_faults(self) -> list[str]:
@@ -358,6 +365,7 @@ class HingeEngine:
         self._stalled_since: float | None = None
         self._rep: dict | None = None
         self._finishing: dict | None = None  # a rep in its lockout hold
+        self._dowel = DowelMeter()
 
     def set_params(self, params: dict[str, Value]) -> None:
         """Apply validated parameter changes at run time."""
@@ -394,9 +402,7 @@ class HingeEngine:
             self._speed_dps = 0.6 * self._speed_dps + 0.4 * raw  # light smoothing of landmark noise
         self._prev = (t, hip)
         self._recent_hip.append((t, hip))
-        dowel = NOT_SEEN
-        if back is not None:
-            dowel = measure(back.points, back.valid, back.fractions, up, a.facing) or NOT_SEEN
+        dowel = self._dowel.update(back, up, a.facing)
         self._track_standing(t, a)
         completed = self._step_phase(t, a)
         faults = self._check_faults(t, a)
@@ -437,6 +443,7 @@ class HingeEngine:
             for values in self._baseline.values():
                 values.clear()
             self._standing_since = None
+            self._dowel.reset()
             for check in self.checks.values():
                 check.reset()
             return FrameReport(t, False, NO_PERSON, self.rep_count, None, self._unmeasured(), completed)
@@ -499,10 +506,14 @@ class HingeEngine:
             peak = self._rep["peak"].get("hip", hip) if self._rep else hip
             self._stalled_since = (self._stalled_since or t) if still else None
             stalled_near_top = self._stalled_since is not None and t - self._stalled_since >= TOP_STALL_S
-            if hip < p["lockout_hip_flexion_deg"] or (stalled_near_top and hip < 0.4 * peak):
+            near_top = hip < NEAR_TOP_FRACTION * peak
+            turned_down = self._speed_dps > p["bottom_speed_dps"]
+            if hip < p["lockout_hip_flexion_deg"] or (near_top and (stalled_near_top or turned_down)):
+                # Locked out; or stopped, or went back down, high up without locking out: the
+                # top of this rep (an incomplete lockout), and any descent is the next rep's.
                 self._stand_tall(t)
-            elif self._speed_dps > p["bottom_speed_dps"] and not stalled_near_top:
-                self.phase = "descent"  # went back down: same rep, deeper
+            elif turned_down and not stalled_near_top:
+                self.phase = "descent"  # went back down from low: same rep, deeper
         return completed
 
     def _stand_tall(self, t: float) -> None:
@@ -570,7 +581,37 @@ class HingeEngine:
 
     # -- fault checks --------------------------------------------------------
 
-    def _evaluate(self, a: FrameAngles) -> dict[str, tuple[Evaluation, bool]]:
+    def _hips_lead_mm(self, t: float, a: FrameAngles) -> float:
+        """How much more the hips than the shoulders have risen since the bottom (mm), on
+        heights averaged over ``HIPS_FIRST_SMOOTH_S``; 0 until the hips have risen
+        ``HIPS_FIRST_MIN_RISE_MM`` from their lowest point.
+
+        The reference is the moment from the bottom on (once the average holds no descent)
+        when the shoulders stood highest above the hips (the trunk most upright): the lead is
+        then how far the trunk has tipped forward since, in height. Taken from the bottom on,
+        not in the descent, and only once the hips rise: a stiff-legged pull keeps tipping the
+        trunk at the end of the descent with the hips still, which is not the hips rising first.
+        """
+        rep = self._rep
+        if rep is None or not (math.isfinite(a.hip_height_m) and math.isfinite(a.shoulder_height_m)):
+            return math.nan
+        recent = rep.setdefault("heights", deque())
+        recent.append((t, a.hip_height_m, a.shoulder_height_m))
+        while t - recent[0][0] > HIPS_FIRST_SMOOTH_S:
+            recent.popleft()
+        _, hip, shoulder = np.mean(recent, axis=0)
+        if self.phase not in ("bottom", "ascent"):
+            return math.nan
+        if t - rep.setdefault("bottom_s", t) < HIPS_FIRST_SMOOTH_S:
+            return 0.0  # the average still holds the end of the descent
+        hips_lowest = rep["hips_lowest_m"] = min(rep.get("hips_lowest_m", math.inf), hip)
+        trunk_height = shoulder - hip
+        most_upright = rep["trunk_height_max_m"] = max(rep.get("trunk_height_max_m", -math.inf), trunk_height)
+        if 1000.0 * (hip - hips_lowest) < HIPS_FIRST_MIN_RISE_MM:
+            return 0.0
+        return 1000.0 * float(most_upright - trunk_height)
+
+    def _evaluate(self, t: float, a: FrameAngles) -> dict[str, tuple[Evaluation, bool]]:
         """Each check's evaluation and whether it applies in the current phase."""
         th = self.thresholds
         moving = self.phase in MOVING
@@ -608,16 +649,11 @@ class HingeEngine:
         out["fast_descent"] = (_above(descent_peak, th["fast_descent_speed_dps"], 20.0, 150.0), after_descent)
 
         # Pulls from the floor: the chest and the hips rise together. Hips first shows as
-        # the hips rising from their lowest point while the shoulders do not follow.
+        # the hips rising from their lowest point while the shoulders do not follow (the back
+        # angle goes more horizontal as the knees open).
         from_floor = PRESETS[str(self.p["exercise"])].from_floor
-        lead_mm = math.nan
-        if self._rep is not None and math.isfinite(a.hip_height_m) and math.isfinite(a.shoulder_height_m):
-            low = self._rep.get("hips_lowest")
-            if low is None or a.hip_height_m < low[0]:
-                low = self._rep["hips_lowest"] = (a.hip_height_m, a.shoulder_height_m)
-            lead_mm = 1000.0 * ((a.hip_height_m - low[0]) - (a.shoulder_height_m - low[1]))
         out["hips_rise_first"] = (
-            _above(lead_mm, th["hips_rise_first_lead_mm"], 5.0, 40.0),
+            _above(self._hips_lead_mm(t, a), th["hips_rise_first_lead_mm"], 5.0, 40.0),
             from_floor and self.phase in ("bottom", "ascent"),
         )
         knee_deepest = self._rep.get("knee_at_deepest", math.nan) if self._rep else math.nan
@@ -647,7 +683,7 @@ class HingeEngine:
             speed = self._descent_speed_dps(t)
             self._rep["descent_speed"] = max(self._rep.get("descent_speed", -math.inf), speed)
         statuses = {}
-        for fault_id, (ev, applies) in self._evaluate(a).items():
+        for fault_id, (ev, applies) in self._evaluate(t, a).items():
             min_s = self.thresholds["fault_min_duration_s"]
             if fault_id in ("fast_descent", "hips_high"):
                 min_s = 0.0  # judged on the whole descent: nothing left to wait out

@@ -9,17 +9,21 @@ session is at hand, so the landmarks are smoothed forward and backward
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import math
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
-from .alignment import HingeEngine
+from .alignment import FrameReport, HingeEngine
 from .dowel import BackProfile
 from .filters import zero_phase_lowpass
 from .landmarks import empty_skeleton
+from .monocular import MAX_VIEW_YAW_DEG
 from .params import ParameterError, validate
 from .session_io import read_session
+from .sources import RealSenseSource, VideoSource
 
 RECORDING_SUFFIXES = (".db3", ".bag")
 # Offline landmark smoothing cut-off: a hinge rep (1-2 s down, 1-2 s up) has its
@@ -30,65 +34,90 @@ OFFLINE_CUTOFF_HZ = 3.0
 VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm")
 
 
-Frame = tuple[float, np.ndarray, BackProfile | None, np.ndarray | None]
+class SkeletonSample(NamedTuple):
+    time_s: float
+    landmarks: np.ndarray  # (33, 4)
+    back: BackProfile | None  # None without depth
+    up: np.ndarray | None  # floor up vector; the image's up for a video; None for a CSV
+    view_yaw_deg: float = math.nan  # video only: the camera's angle from side-on
+    sagittal: bool = True  # False: a video too frontal to put the landmarks on the sagittal plane
 
 
-def skeleton_frames(path: Path, live_filter: bool = True) -> Iterator[Frame]:
-    """(time s, (33, 4) landmarks, back profile, floor up vector) for every frame; None without depth.
+def open_frame_source(path: Path, rotate_deg: int | None = None) -> RealSenseSource | VideoSource:
+    """The camera node's source for a recording or a video file."""
+    from .sources import RealSenseSource, VideoSource
 
-    ``live_filter=False``: recordings and videos come unfiltered (for ``smooth_offline``).
-    """
     suffix = path.suffix.lower()
-    if suffix == ".csv":
-        stream = read_session(path)
-        for t, lm in zip(stream.times_s.tolist(), stream.landmarks):
-            yield t, lm, None, None
-        return
     if suffix not in RECORDING_SUFFIXES + VIDEO_SUFFIXES:
         raise ParameterError(
             f"cannot analyze {path.name}: give a skeleton .csv, a RealSense recording "
             f"({', '.join(RECORDING_SUFFIXES)}) or a video ({', '.join(VIDEO_SUFFIXES)})"
         )
+    if suffix in RECORDING_SUFFIXES:
+        return RealSenseSource(recording=str(path), align=False)
+    return VideoSource(str(path), rotate_deg=rotate_deg)
+
+
+def skeleton_frames(
+    path: Path, source: RealSenseSource | VideoSource | None = None, live_filter: bool = True
+) -> Iterator[SkeletonSample]:
+    """Every frame's skeleton, through the camera node's pipeline (``source`` opened from
+    ``path`` unless given; it is closed at the end). ``live_filter=False``: recordings and
+    videos come unfiltered (for ``smooth_offline``)."""
+    if path.suffix.lower() == ".csv":
+        stream = read_session(path)
+        for t, lm in zip(stream.times_s.tolist(), stream.landmarks):
+            yield SkeletonSample(t, lm, None, None)
+        return
     from .camera_pipeline import CameraPipeline
     from .pose import PoseEstimator
-    from .sources import RealSenseSource, VideoSource
 
-    source = (
-        RealSenseSource(recording=str(path), align=False)
-        if suffix in RECORDING_SUFFIXES
-        else VideoSource(str(path))
-    )
+    source = source or open_frame_source(path)
     pipeline = CameraPipeline(PoseEstimator(), live_filter=live_filter)
     empty = empty_skeleton()
     try:
         while (frame := source.read()) is not None:
-            skeleton = pipeline.process(frame)
-            if skeleton is None:
-                yield frame.stamp_s, empty, None, None
+            sk = pipeline.process(frame)
+            if sk is None:
+                yield SkeletonSample(frame.stamp_s, empty, None, None)
             else:
-                yield frame.stamp_s, skeleton.landmarks, skeleton.back, skeleton.up
+                yield SkeletonSample(
+                    frame.stamp_s, sk.landmarks, sk.back, sk.up, sk.view_yaw_deg, sk.sagittal
+                )
     finally:
         source.close()
         pipeline.estimator.close()
 
 
-def smooth_offline(frames: list[Frame], cutoff_hz: float = OFFLINE_CUTOFF_HZ) -> list[Frame]:
-    """The frames with their landmark positions low-passed forward and backward (no lag)."""
-    if len(frames) < 2:
-        return frames
-    times = np.array([f[0] for f in frames])
+def smooth_offline(
+    samples: list[SkeletonSample], cutoff_hz: float = OFFLINE_CUTOFF_HZ
+) -> list[SkeletonSample]:
+    """The samples with their landmark positions low-passed forward and backward (no lag)."""
+    if len(samples) < 2:
+        return samples
+    times = np.array([s.time_s for s in samples])
     rate_hz = 1.0 / float(np.median(np.diff(times)))
-    positions = zero_phase_lowpass(np.stack([f[1][:, :3] for f in frames]), rate_hz, cutoff_hz)
+    positions = zero_phase_lowpass(np.stack([s.landmarks[:, :3] for s in samples]), rate_hz, cutoff_hz)
     out = []
-    for (t, lm, back, up), xyz in zip(frames, positions):
-        smoothed = lm.copy()
+    for sample, xyz in zip(samples, positions):
+        smoothed = sample.landmarks.copy()
         smoothed[:, :3] = xyz
-        out.append((t, smoothed, back, up))
+        out.append(sample._replace(landmarks=smoothed))
     return out
 
 
-def analyze(path: Path, up: str | None = None, exercise: str = "dowel", patient_profile: str = "") -> dict:
-    """Per-rep report of a recording, video or skeleton CSV, as plain data (the ``--json`` layout)."""
+def analyze(
+    path: Path,
+    up: str | None = None,
+    exercise: str = "dowel",
+    patient_profile: str = "",
+    rotate_deg: int | None = None,
+    on_frame: Callable[[FrameReport], None] | None = None,
+) -> dict:
+    """Per-rep report of a recording, video or skeleton CSV, as plain data (the ``--json`` layout).
+
+    ``rotate_deg`` turns a video's frames clockwise instead of its rotation metadata;
+    ``on_frame`` sees every frame's report."""
     path = Path(path)
     if not path.is_file():
         raise ParameterError(f"input {path} not found")
@@ -105,14 +134,27 @@ def analyze(path: Path, up: str | None = None, exercise: str = "dowel", patient_
             validate("alignment_node", {"up_source": "fixed", "up_vector": [v / norm for v in vector]})
         )
     engine = HingeEngine(params)
+    source = None if path.suffix.lower() == ".csv" else open_frame_source(path, rotate_deg)
+    video = None
+    if isinstance(source, VideoSource):
+        video = {"fps": round(source.fps, 3), "rotation_deg": source.rotation_deg, "frames": 0}
+        yaws, sagittal = [], 0
     reps = []
-    frames: Iterable[Frame]
-    if path.suffix.lower() == ".csv":
-        frames = skeleton_frames(path)
+    samples: Iterable[SkeletonSample]
+    if source is None:
+        samples = skeleton_frames(path)
     else:
-        frames = smooth_offline(list(skeleton_frames(path, live_filter=False)))
-    for t, lm, back, floor in frames:
-        rep = engine.update(float(t), lm, back, floor).completed_rep
+        samples = smooth_offline(list(skeleton_frames(path, source, live_filter=False)))
+    for sample in samples:
+        report = engine.update(float(sample.time_s), sample.landmarks, sample.back, sample.up)
+        if on_frame is not None:
+            on_frame(report)
+        if video is not None:
+            video["frames"] += 1
+            if math.isfinite(sample.view_yaw_deg):
+                yaws.append(sample.view_yaw_deg)
+                sagittal += sample.sagittal
+        rep = report.completed_rep
         if rep is not None:
             reps.append(
                 {
@@ -130,7 +172,13 @@ def analyze(path: Path, up: str | None = None, exercise: str = "dowel", patient_
                     "not_measurable": rep.not_measurable,
                 }
             )
-    return {"input": str(path), "exercise": exercise, "rep_count": len(reps), "reps": reps}
+    result = {"input": str(path), "exercise": exercise, "rep_count": len(reps), "reps": reps}
+    if video is not None:
+        video["view_yaw_deg"] = round(yaws[-1], 1) if yaws else None
+        # Frames too frontal for the sagittal plane give the model's own, unreliable angles.
+        video["sagittal_fraction"] = round(sagittal / len(yaws), 3) if yaws else None
+        result["video"] = video
+    return result
 
 
 def format_table(result: dict) -> str:
@@ -145,4 +193,16 @@ def format_table(result: dict) -> str:
             f"{p['trunk_inclination_deg']:>5.0f} {p['knee_flexion_deg']:>5.0f} {r['score']:>5.0f}  {faults}"
         )
     lines.append(f"{result['rep_count']} reps")
+    video = result.get("video")
+    if video is not None:
+        yaw = video["view_yaw_deg"]
+        lines.append(
+            f"video: {video['frames']} frames at {video['fps']:g} fps, turned {video['rotation_deg']} deg; "
+            + ("no person found" if yaw is None else f"camera {abs(yaw):.0f} deg from side-on")
+        )
+        if yaw is not None and video["sagittal_fraction"] < 0.5:
+            lines.append(
+                f"warning: the camera is more than {MAX_VIEW_YAW_DEG:.0f} deg from side-on: hinge angles "
+                "cannot be measured from this view; film from the side (up to 45 deg off)"
+            )
     return "\n".join(lines)

@@ -27,9 +27,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, fields, replace
+from functools import lru_cache
 
 import numpy as np
 
+from .dowel import DowelLine, support_line
 from .landmarks import INDEX, NUM_LANDMARKS
 
 # Segment lengths as fractions of body height, from Winter's anthropometric
@@ -106,7 +108,7 @@ FAULT_UNITS: dict[str, str] = {
     "no_brace": "deg of anterior pelvic tilt from setup",
     "incomplete_lockout": "deg of hip flexion left at the top",
     "fast_descent": "descent tempo factor (2 = twice as fast)",
-    "hips_rise_first": "deg the trunk tips further forward while the hips rise",
+    "hips_rise_first": "mm the hips rise more than the shoulders in the first part of the ascent (peak)",
     "hips_high": "deg of knee flexion missing at the bottom",
 }
 # Phases in which each fault changes the body (the per-frame truth lists a
@@ -255,7 +257,8 @@ class AthleteSpec:
 def check_fault(fault_id: str, magnitude: float) -> None:
     if fault_id not in FAULT_IDS:
         raise ValueError(f"unknown fault {fault_id!r}; known faults: {', '.join(FAULT_IDS)}")
-    limit = 4.0 if fault_id == "fast_descent" else 150.0 if fault_id in ("toes", "heels") else 60.0
+    in_mm = fault_id in ("toes", "heels", "hips_rise_first")
+    limit = 4.0 if fault_id == "fast_descent" else 150.0 if in_mm else 60.0
     low = 1.0 if fault_id == "fast_descent" else 0.0
     if not (math.isfinite(magnitude) and low <= magnitude <= limit):
         raise ValueError(f"fault {fault_id} magnitude {magnitude} is outside {low:g}-{limit:g}")
@@ -346,6 +349,71 @@ def _smooth(u: float) -> float:
     """Minimum-jerk-like profile from 0 to 1."""
     u = min(max(u, 0.0), 1.0)
     return u * u * u * (10.0 + u * (-15.0 + 6.0 * u))
+
+
+# Hips rising first (Rippetoe, Starting Strength, 3rd ed., ch. 4): the knees open before the
+# hips do, so the legs straighten in the first part of the ascent while the back angle goes
+# more horizontal; the trunk comes up only after, with the legs already nearly straight.
+HIPS_FIRST_LEGS_U = 0.6  # fraction of the ascent in which the legs straighten and the trunk tips
+HIPS_FIRST_TRUNK_DELAY_U = 0.3  # fraction of the ascent before the trunk starts to come up
+_HIPS_FIRST_MAX_TIP_DEG = 45.0
+
+
+def _hips_first_pose(p0: Pose, p1: Pose, u: float, tip_deg: float) -> Pose:
+    """The ascent from ``p0`` to ``p1`` at ``u`` (0-1) with the legs leading and the trunk
+    tipped forward by up to ``tip_deg`` while they straighten."""
+    u = min(max(u, 0.0), 1.0)
+    early = min(u / HIPS_FIRST_LEGS_U, 1.0)
+    late = max(u - HIPS_FIRST_TRUNK_DELAY_U, 0.0) / (1.0 - HIPS_FIRST_TRUNK_DELAY_U)
+    pose = p0.blend(p1, _smooth(late))
+    legs = p0.blend(p1, _smooth(early))
+    return replace(
+        pose,
+        knee_flexion_deg=legs.knee_flexion_deg,
+        shin_deg=legs.shin_deg,
+        trunk_deg=pose.trunk_deg + tip_deg * math.sin(math.pi * early) ** 2,
+    )
+
+
+def _hip_shoulder_heights(body: Body) -> tuple[float, float]:
+    j = body.joints
+    return float(j["left_hip"][1]), float(j["left_shoulder"][1])
+
+
+def _hips_lead_m(
+    p0: Pose, p1: Pose, tip_deg: float, height_m: float, stance_m: float | None, grip: str
+) -> float:
+    """Peak over the first part of the ascent of hip rise minus shoulder rise since the bottom."""
+    hip0, shoulder0 = _hip_shoulder_heights(body_at(p0, height_m, stance_m, grip))
+    lead = 0.0
+    for u in np.linspace(0.0, HIPS_FIRST_LEGS_U, 25)[1:]:
+        hip, shoulder = _hip_shoulder_heights(
+            body_at(_hips_first_pose(p0, p1, u, tip_deg), height_m, stance_m, grip)
+        )
+        lead = max(lead, (hip - hip0) - (shoulder - shoulder0))
+    return lead
+
+
+@lru_cache(maxsize=64)
+def _hips_first_tip_deg(
+    p0: Pose, p1: Pose, lead_mm: float, height_m: float, stance_m: float | None, grip: str
+) -> float:
+    """The trunk tip that makes the hips lead the shoulders by ``lead_mm`` at the peak (bisection:
+    the lead grows with the tip)."""
+    target = lead_mm / 1000.0
+    if _hips_lead_m(p0, p1, _HIPS_FIRST_MAX_TIP_DEG, height_m, stance_m, grip) < target:
+        raise ValueError(
+            f"hips_rise_first lead {lead_mm:g} mm is out of reach from this bottom posture "
+            f"(at most a {_HIPS_FIRST_MAX_TIP_DEG:g} deg trunk tip)"
+        )
+    low, high = 0.0, _HIPS_FIRST_MAX_TIP_DEG
+    for _ in range(20):
+        mid = 0.5 * (low + high)
+        if _hips_lead_m(p0, p1, mid, height_m, stance_m, grip) < target:
+            low = mid
+        else:
+            high = mid
+    return 0.5 * (low + high)
 
 
 def _timeline(spec: AthleteSpec) -> list[tuple[float, str, int, Pose, Pose]]:
@@ -455,8 +523,9 @@ def _reach(shoulder: np.ndarray, target: np.ndarray, pole: np.ndarray, h: float)
 def _grip_dowel(g: dict, h: float) -> None:
     """Dowel drill grip: the near (left) hand holds the dowel at the low back, the far
     (right) hand behind the neck; elbows out to the side."""
-    profile, labels, _, _ = _back_profile_2d(g, h)
-    centre, d, n, _ = _dowel_line_2d(profile, labels, float(g["spine_t"][0]))
+    profile, _, _, _ = _back_profile_2d(g, h)
+    line = _dowel_line_2d(profile)
+    centre, d, n = line.point, line.direction, line.back_normal
     nl, nt = int(g["n_lumbar"]), int(g["n_thoracic"])
     grips = {"left": g["spine"][nl // 2], "right": g["spine"][-1]}
     trunk_up = _dir(float(g["spine_t"][nl - 1 + nt]))
@@ -520,7 +589,9 @@ def _pose_geometry(pose: Pose, h: float) -> dict[str, np.ndarray]:
     )
     head_deg = cervical_t[-1]
     g["head_deg"] = np.array(head_deg)
-    g["head_centre"] = cervical[-1] + h * (0.035 * _dir(head_deg) + 0.008 * _dir(head_deg + 90.0))
+    # The head sits on the neck so that, with a neutral spine, the back of the
+    # head touches the dowel together with the mid back and the sacrum (the drill's 3 points).
+    g["head_centre"] = cervical[-1] + h * (0.035 * _dir(head_deg) + 0.004 * _dir(head_deg + 90.0))
     _hang_arms(g, h)  # placed for real once the body is balanced
     g["heel"] = np.array([-0.25 * FOOT * h, 0.012 * h])
     g["toe"] = np.array([0.75 * FOOT * h, 0.012 * h])
@@ -718,10 +789,14 @@ def body_at(pose: Pose, height_m: float, stance_width_m: float | None = None, gr
     )
 
 
+def grip_for(spec: AthleteSpec) -> str:
+    """How the hands hold the load: the dowel drill holds the dowel, the rest hang."""
+    return "dowel" if PRESETS[spec.preset].prop == "dowel" else "hang"
+
+
 def body_for(spec: AthleteSpec, pose: Pose) -> Body:
-    """The body of ``spec``'s athlete in one posture (the dowel drill holds the dowel)."""
-    grip = "dowel" if PRESETS[spec.preset].prop == "dowel" else "hang"
-    return body_at(pose, spec.height_m, spec.stance_width_m, grip)
+    """The body of ``spec``'s athlete in one posture."""
+    return body_at(pose, spec.height_m, spec.stance_width_m, grip_for(spec))
 
 
 def landmarks_world(body: Body) -> np.ndarray:
@@ -755,71 +830,57 @@ def landmarks_world(body: Body) -> np.ndarray:
 
 @dataclass(frozen=True)
 class DowelGaps:
-    """The virtual dowel on the back surface (metres; a gap in front of the dowel is positive)."""
+    """The virtual dowel on the back surface (metres; every gap >= 0, a hollow in front of the dowel)."""
 
     head_m: float
     mid_back_m: float
     tailbone_m: float
     lumbar_m: float
-    line_point: np.ndarray  # a point of the dowel line (world)
+    line_point: np.ndarray  # where the dowel rests on the sacrum (world)
     line_dir: np.ndarray  # unit direction of the dowel line, tailbone to head (world)
     back_dir: np.ndarray  # unit normal of the line pointing behind the athlete (world)
+    contact: str  # the back region of the upper contact: "lumbar", "mid_back", "neck" or "head"
 
 
-def _dowel_line_2d(p: np.ndarray, labels: np.ndarray, sacral_tangent_deg: float):
-    """Least-squares line through head, mid back and sacrum: centre, direction (up the
-    back), unit normal pointing behind the athlete, and the three contact points."""
-    sacrum = p[0]
-    chord = _unit(p[-1] - sacrum)
-    back = np.array([-chord[1], chord[0]])
-    if back @ _posterior(sacral_tangent_deg) < 0:
-        back = -back
-    head_idx = np.where(labels == 4)[0]
-    head = p[head_idx[np.argmax((p[head_idx] - sacrum) @ back)]]
-    thoracic_idx = np.where(labels == 2)[0]
-    mid = p[thoracic_idx[len(thoracic_idx) // 2]]
-    contacts = np.stack([head, mid, sacrum])
-    centre = contacts.mean(axis=0)
-    _, _, vt = np.linalg.svd(contacts - centre)
-    d = vt[0] if vt[0] @ chord > 0 else -vt[0]
-    n = np.array([-d[1], d[0]])
-    if n @ back < 0:
-        n = -n
-    return centre, d, n, contacts
+_REGION = ("tailbone", "lumbar", "mid_back", "neck", "head")  # back_labels 0-4
+
+
+def _dowel_line_2d(profile: np.ndarray) -> DowelLine:
+    """The dowel on a sagittal back profile (sacrum first): ``dowel.support_line``."""
+    line = support_line(profile, 0)
+    if line is None:  # pragma: no cover - the profile always runs up from the sacrum
+        raise ValueError("back profile has no point above the sacrum")
+    return line
 
 
 def virtual_dowel(body: Body) -> DowelGaps:
     """Lay the virtual dowel on the back surface, as in the dowel drill.
 
-    The dowel is the straight line through the three contact points of the
-    drill on the back surface: the back of the head (its most posterior
-    point), the mid back (the back surface at mid-thoracic level) and the
-    sacrum, fitted by least squares (with a neutral spine the three are close
-    to collinear and the line touches all of them). Each gap is the distance
-    from the line, positive in front of it (a hollow between back and dowel),
-    negative behind it (the back would push the dowel). The lumbar gap is the
-    deepest point of the low back in front of the line: about a hand's
-    thickness with a neutral spine. A rounded back bows behind the line at
-    the mid back (negative mid-back gap; head and tailbone gaps open) and
-    flattens the lumbar hollow (the lumbar gap shrinks); lumbar
-    hyperextension deepens the hollow (the lumbar gap grows).
+    The dowel is a straight rod held against the sacrum and resting on the
+    outermost points of the back (``dowel.support_line``): no point of the back
+    surface lies behind it. Gaps are distances in front of it (a hollow between
+    back and dowel), all >= 0; the tailbone gap is 0 by definition. The head
+    and mid-back gaps are their regions' closest approach to the dowel (the
+    back of the head; the thoracic back), the lumbar gap the deepest point of
+    the low back. With a neutral spine the dowel touches head, mid back and
+    sacrum (within a few mm) over a lumbar hollow of about a hand's
+    thickness. A rounded back makes the thoracic hump the contact: the head
+    gap opens while the flexed lumbar spine loses lordosis (its gap
+    shrinks); lumbar hyperextension deepens the lumbar hollow.
     """
     p = body.back_profile[:, :2]
     labels = body.back_labels
-    centre, d, n, (head, mid, sacrum) = _dowel_line_2d(p, labels, float(body.spine_tangent_deg[0]))
-
-    def gap(q: np.ndarray) -> float:
-        return float((centre - q) @ n)
-
-    lumbar = max(gap(q) for q in p[labels == 1])
+    line = _dowel_line_2d(p)
+    gaps = line.gaps(p)
     return DowelGaps(
-        head_m=gap(head),
-        mid_back_m=gap(mid),
-        tailbone_m=gap(sacrum),
-        lumbar_m=lumbar,
-        line_point=np.array([*centre, 0.0]),
-        line_dir=np.array([*d, 0.0]),
-        back_dir=np.array([*n, 0.0]),
+        head_m=float(gaps[labels == 4].min()),
+        mid_back_m=float(gaps[labels == 2].min()),
+        tailbone_m=float(gaps[0]),
+        lumbar_m=float(gaps[labels == 1].max()),
+        line_point=np.array([*line.point, 0.0]),
+        line_dir=np.array([*line.direction, 0.0]),
+        back_dir=np.array([*line.back_normal, 0.0]),
+        contact=_REGION[int(labels[line.contact])],
     )
 
 
@@ -869,6 +930,7 @@ def generate(spec: AthleteSpec) -> Session:
     trunk = np.zeros(n)
     hip = np.zeros(n)
     knee = np.zeros(n)
+    hip_minus_shoulder_m = np.zeros(n)  # hip height minus shoulder height (noise-free)
     reps: dict[int, dict] = {}
     poses: list[Pose] = []
     active: list[dict[str, float]] = []
@@ -883,9 +945,10 @@ def generate(spec: AthleteSpec) -> Session:
         pose = p0.blend(p1, _smooth(u))
         rep_faults = spec.faults.get(rep, {})
         if seg_phase == "ascent" and "hips_rise_first" in rep_faults:
-            # The legs straighten first: the trunk tips further forward before it rises.
-            lead = rep_faults["hips_rise_first"] * math.sin(math.pi * min(max(u, 0.0), 1.0)) ** 2
-            pose = replace(pose, trunk_deg=pose.trunk_deg + lead)
+            tip = _hips_first_tip_deg(
+                p0, p1, rep_faults["hips_rise_first"], spec.height_m, spec.stance_width_m, grip_for(spec)
+            )
+            pose = _hips_first_pose(p0, p1, u, tip)
         poses.append(pose)
         body = body_for(spec, pose)
         world = landmarks_world(body)
@@ -899,6 +962,8 @@ def generate(spec: AthleteSpec) -> Session:
         trunk[i] = angles["trunk_inclination_deg"]
         hip[i] = angles["hip_flexion_deg"]
         knee[i] = angles["knee_flexion_deg"]
+        hip_height, shoulder_height = _hip_shoulder_heights(body)
+        hip_minus_shoulder_m[i] = hip_height - shoulder_height
         # The setup before a rep belongs to that rep (its no_brace shows there).
         fault_rep = 1 if rep == 0 else rep
         active.append(
@@ -909,6 +974,12 @@ def generate(spec: AthleteSpec) -> Session:
                 rep, {"index": rep, "start_s": float(t), "faults": dict(spec.faults.get(rep, {}))}
             )
             entry["end_s"] = float(t)
+    phases = np.array(phase)
+    for k, entry in reps.items():
+        # Truth of the hips_rise_first check: how much more the hips than the shoulders rose
+        # since the bottom, at the peak of the ascent (0 when the chest rises with the hips).
+        ascent = hip_minus_shoulder_m[(rep_index == k) & (phases == "ascent")]
+        entry["hips_lead_mm"] = round(1000.0 * float(np.max(ascent - ascent[0])), 1) if len(ascent) else 0.0
     return Session(
         fps=spec.fps,
         times_s=times,

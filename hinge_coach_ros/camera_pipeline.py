@@ -4,7 +4,10 @@ ROS-free; the camera node and the benchmark run this same code. Landmarks
 are lifted with the aligned depth (median of a small window, holes skipped,
 in the C++ kernel); a joint without usable depth falls back to BlazePose's
 own 3D estimate, placed by the joints that have depth, with its confidence
-lowered. RGB-only input (video) uses BlazePose's metric landmarks.
+lowered. RGB-only input (video) puts the 2D landmarks on the person's
+sagittal plane, oriented by BlazePose's metric landmarks (``monocular``), and
+takes the back profile from the person mask's dorsal contour, placed on the
+same plane at the same scale.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from .dowel import BackProfile, station_fractions
 from .filters import OneEuroFilter
 from .kernels import back_profile, deproject_depth, fit_plane_ransac, lift_landmarks
 from .landmarks import INDEX, LANDMARK_NAMES
+from .monocular import SagittalLift
 from .pose import PoseEstimator, PoseResult
 from .sources import Frame, Intrinsics
 
@@ -64,9 +68,15 @@ class SkeletonFrame:
     landmarks: np.ndarray  # (33, 4) x, y, z (m, camera optical frame), confidence
     pose: PoseResult
     depth_joints: int  # joints lifted with measured depth
-    back: BackProfile | None = None  # the dorsal edge, when depth is there
-    up: np.ndarray | None = None  # gravity-up from the floor plane in the depth image
+    back: BackProfile | None = None  # the dorsal edge: from depth, or the mask's contour on RGB only
+    # Gravity-up: from the floor plane in the depth image; without depth, the image's up
+    # (a phone held upright, its rotation metadata applied).
+    up: np.ndarray | None = None
     timings: Timings = field(default_factory=Timings)
+    # RGB-only: the camera's angle from side-on (NaN with depth), and whether the landmarks lie
+    # on the sagittal plane (False: too frontal a view, the model's own 3D landmarks).
+    view_yaw_deg: float = float("nan")
+    sagittal: bool = True
 
 
 def lift_pose(
@@ -167,6 +177,40 @@ def extract_back(pose: PoseResult, depth_m: np.ndarray, intrinsics: Intrinsics) 
     return BackProfile(points, valid, station_fractions(stations, axis))
 
 
+def extract_back_rgb(pose: PoseResult, image_hw: tuple[int, int], lift: SagittalLift) -> BackProfile | None:
+    """RGB only: the dorsal contour of the person mask, placed like the frame's landmarks.
+
+    The same scan as with depth, on a flat stand-in depth image (the person
+    mask at one distance, so only the mask's edge ends a scan); the edge
+    pixels then go onto the sagittal plane at the skeleton's scale (metres
+    per pixel from BlazePose's metric bone lengths). On an oblique view the
+    contour is the body's outline, not its midline: a side-on measure.
+    """
+    hip, shoulder, ear = _pixel_mid(pose, "hip"), _pixel_mid(pose, "shoulder"), _pixel_mid(pose, "ear")
+    heel, toe = _pixel_mid(pose, "heel"), _pixel_mid(pose, "foot_index")
+    if pose.mask is None or hip is None or shoulder is None or ear is None or heel is None or toe is None:
+        return None
+    if toe[0] == heel[0]:
+        return None
+    h, w = image_hw
+    person = pose.mask > 0.5
+    flat = np.where(person, np.float32(1.0), np.float32(0.0))
+    axis = np.stack([hip, shoulder, ear])
+    edge_uv, _, _, valid, stations = back_profile(
+        flat,
+        (float(max(h, w)), float(max(h, w)), 0.5 * w, 0.5 * h),
+        axis,
+        1.0 if toe[0] > heel[0] else -1.0,
+        depth_scale=1.0,
+        stations=BACK_STATIONS,
+        mask=person.astype(np.uint8),
+    )
+    points = lift.place(edge_uv)
+    if points is None:
+        return None
+    return BackProfile(points, valid, station_fractions(stations, axis))
+
+
 def floor_up(depth_m: np.ndarray, intrinsics: Intrinsics, person: np.ndarray | None) -> np.ndarray | None:
     """The floor plane's normal (pointing up) in the camera optical frame, the person left out."""
     k = (intrinsics.fx, intrinsics.fy, intrinsics.cx, intrinsics.cy)
@@ -196,6 +240,7 @@ class CameraPipeline:
         self.estimator = estimator
         self.window_radius_px = window_radius_px
         self.filter = OneEuroFilter(min_cutoff_hz=min_cutoff_hz, beta=beta) if live_filter else None
+        self.sagittal_lift = SagittalLift()
 
     def process(self, frame: Frame) -> SkeletonFrame | None:
         """The skeleton of the person in the zone, or None when nobody is there."""
@@ -206,21 +251,26 @@ class CameraPipeline:
         if pose is None:
             if self.filter is not None:
                 self.filter.reset()
+            self.sagittal_lift.reset()
             return None
         start = time.perf_counter()
         back = up = None
+        view_yaw, sagittal = float("nan"), True
         if frame.depth_m is not None and frame.intrinsics is not None:
             landmarks, depth_joints = lift_pose(pose, frame.depth_m, frame.intrinsics, self.window_radius_px)
             back = extract_back(pose, frame.depth_m, frame.intrinsics)
             up = floor_up(frame.depth_m, frame.intrinsics, pose.mask)
         else:
-            landmarks = np.concatenate(
-                [pose.world_m + [0.0, 0.0, NOMINAL_DISTANCE_M], pose.visibility[:, None]], 1
+            landmarks, sagittal = self.sagittal_lift.lift(
+                pose.pixels, pose.visibility, pose.world_m, NOMINAL_DISTANCE_M
             )
-            depth_joints = 0
+            view_yaw, up, depth_joints = self.sagittal_lift.view_yaw_deg, CAMERA_UP.copy(), 0
+            back = extract_back_rgb(pose, frame.color_rgb.shape[:2], self.sagittal_lift)
         timings.lift_ms = 1000.0 * (time.perf_counter() - start)
         start = time.perf_counter()
         if self.filter is not None:
             landmarks[:, :3] = self.filter(frame.stamp_s, landmarks[:, :3])
         timings.filter_ms = 1000.0 * (time.perf_counter() - start)
-        return SkeletonFrame(frame.stamp_s, landmarks, pose, depth_joints, back, up, timings)
+        return SkeletonFrame(
+            frame.stamp_s, landmarks, pose, depth_joints, back, up, timings, view_yaw, sagittal
+        )

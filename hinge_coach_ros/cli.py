@@ -119,7 +119,13 @@ def _cmd_analyze(ns: argparse.Namespace) -> int:
 
     from .analysis import analyze, format_table
 
-    result = analyze(Path(ns.input), up=ns.up, exercise=ns.exercise, patient_profile=ns.patient_profile)
+    result = analyze(
+        Path(ns.input),
+        up=ns.up,
+        exercise=ns.exercise,
+        patient_profile=ns.patient_profile,
+        rotate_deg=ns.rotate,
+    )
     print(format_table(result))
     if ns.json:
         Path(ns.json).write_text(json.dumps(result, indent=1) + "\n")
@@ -249,6 +255,12 @@ def parser() -> argparse.ArgumentParser:
     )
     analyze.add_argument("--exercise", choices=sorted(PRESETS), default="dowel")
     analyze.add_argument("--patient-profile", default="", help="YAML of per-patient threshold overrides")
+    analyze.add_argument(
+        "--rotate",
+        type=int,
+        choices=(0, 90, 180, 270),
+        help="turn a video's frames clockwise by this much instead of following its rotation metadata",
+    )
     analyze.set_defaults(func=_cmd_analyze)
 
     bench = sub.add_parser(

@@ -1,28 +1,51 @@
-"""The virtual dowel, measured on the back-surface profile from depth.
+"""The virtual dowel: one definition of the line, for the athlete's truth and for depth.
 
-ROS-free. The profile comes from the ``back_profile`` kernel: 3D points of the
-dorsal edge at stations spaced along hip -> shoulder -> ear. As in the dowel
-drill, the dowel is the straight line through three contact points: the back
-of the head, the mid back (mid-thoracic level) and the tailbone (sacrum, at
-hip level). Each gap is the distance from that line in the sagittal plane,
-positive in front of it (a hollow between back and dowel); the lumbar gap is
-the deepest point of the low back in front of the line.
+ROS-free, numpy only. The dowel is what the dowel drill puts on the back: a
+straight rod held against the sacrum and resting on the outermost points of
+the back. In the sagittal plane it is the posterior support line of the
+back-surface profile through the sacrum: the line through the sacrum turned
+back until it lies on the back, so that no point of the back lies behind it
+(the tangent from the sacrum to the profile's convex hull). It touches the
+back at the sacrum and at one more point (the upper contact): with a neutral
+spine the back of the head and the mid back lie on it together; a rounded
+upper back becomes the contact and lifts the dowel off the head; lumbar
+extension deepens the hollow under it. Every gap is therefore >= 0 (a
+hollow between back and dowel, in front of the line) and the tailbone gap
+is 0 by definition.
+
+On depth, the profile comes from the ``back_profile`` kernel: 3D points of
+the dorsal edge at stations spaced along hip -> shoulder -> ear.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import astuple, dataclass
 
 import numpy as np
-
-from .kernels import robust_line_fit
 
 # Where the regions lie along hip -> shoulder, as fractions of that span
 # (Winter's segment lengths: lumbar 0.110 H, thoracic 0.178 H of body height H).
 LUMBAR_SPAN = (0.08, 0.38)
-MID_BACK_AT = 0.69  # the middle of the thoracic region
+# The dowel is held against the lowest station seen up to here: the sacrum's
+# skin lies at 0.04-0.12 of hip -> shoulder (the athlete model, neutral to
+# arched), and the hip-level station often meets the hands or the load.
+SACRUM_UP_TO = 0.15
+THORACIC_SPAN = (LUMBAR_SPAN[1], 1.0)  # the mid back: the thoracic region up to the shoulders
 HEAD_FROM = 0.5  # the back of the head: the upper half of shoulder -> ear
+# The body's sagittal plane (vertical, through the back's midline) is learned
+# from the back itself, only while it spans this far horizontally (a hinge):
+# an upright back is nearly vertical, so its points cannot give the plane's
+# direction, and the facing from the depth-lifted feet can be tens of degrees off.
+PLANE_MIN_SPAN_M = 0.10  # interquartile range of the supporting points along the plane
+PLANE_INLIER_M = 0.03  # a back point this close to a candidate plane supports it
+PLANE_PAIR_M = 0.05  # candidate planes run through two points at least this far apart
+PLANE_WEIGHT = 0.3  # weight of a new plane direction against the one learned so far
+# Stations farther than this from the plane are not the back's midline (an arm
+# reaching behind the back, the far side of a prop): left out.
+OFF_PLANE_M = 0.05
+STEADY_FRAMES = 5  # the gaps reported are the median of this many frames (1/6 s at 30 fps)
 
 
 @dataclass(frozen=True)
@@ -55,10 +78,65 @@ def station_fractions(station_uv: np.ndarray, axis_uv: np.ndarray) -> np.ndarray
     return np.where(along_trunk <= 1.0, along_trunk, 1.0 + np.clip(along_neck, 0.0, 1.0))
 
 
+@dataclass(frozen=True)
+class DowelLine:
+    """The dowel in sagittal coordinates (forward, up), metres."""
+
+    point: np.ndarray  # (2,) where it rests on the sacrum
+    direction: np.ndarray  # (2,) unit, from the sacrum up the back
+    back_normal: np.ndarray  # (2,) unit normal pointing behind the athlete
+    contact: int  # index of the upper contact point (in the points given)
+
+    def gaps(self, points: np.ndarray) -> np.ndarray:
+        """Distance of each point in front of the dowel (a hollow under it), metres."""
+        return (self.point - np.asarray(points, dtype=float)) @ self.back_normal
+
+
+def support_line(sagittal: np.ndarray, sacrum: int, candidates: np.ndarray | None = None) -> DowelLine | None:
+    """The dowel resting on a back profile: the posterior support line through the sacrum.
+
+    ``sagittal`` (K, 2) are back-surface points, forward then up (the athlete
+    faces +forward); ``sacrum`` is the index of the point the dowel is held
+    against; ``candidates`` the indices it may rest on (default: all). The
+    line through the sacrum is turned toward the back until every candidate
+    above the sacrum (along the trunk) is on or in front of it; the candidate
+    it stops on is the upper contact. None when no candidate lies above the
+    sacrum.
+    """
+    p = np.asarray(sagittal, dtype=float)
+    idx = np.arange(len(p)) if candidates is None else np.asarray(candidates, dtype=int)
+    idx = idx[(idx != sacrum) & np.isfinite(p[idx]).all(axis=1)]
+    if len(idx) == 0:
+        return None
+    v = p[idx] - p[sacrum]
+    reach = np.linalg.norm(v, axis=1)
+    if reach.max() < 1e-6:
+        return None
+    along = v[np.argmax(reach)] / reach.max()  # up the trunk, toward the farthest point
+    behind = np.array([-along[1], along[0]])  # posterior for a line going up the back, facing forward
+    above = v @ along > 1e-6
+    if not above.any():
+        return None
+    # The angle of each point seen from the sacrum, measured toward the back:
+    # the largest one is where the turning dowel stops.
+    angle = np.where(above, np.arctan2(v @ behind, v @ along), -np.inf)
+    k = int(np.argmax(angle))
+    direction = v[k] / np.linalg.norm(v[k])
+    back_normal = np.array([-direction[1], direction[0]])
+    return DowelLine(p[sacrum].copy(), direction, back_normal, int(idx[k]))
+
+
 def measure(
     points: np.ndarray, valid: np.ndarray, fractions: np.ndarray, up: np.ndarray, facing: np.ndarray
 ) -> DowelMetrics | None:
-    """Dowel gaps from profile points (K, 3); None when a contact point is not seen."""
+    """Dowel gaps from profile points (K, 3); None when a contact point is not seen.
+
+    The dowel rests on the sacrum station (the lowest, at hip level) and on the
+    trunk and head stations (the neck is left out: the drill's far hand holds
+    the dowel there). The mid-back gap is the thoracic region's closest approach
+    to the dowel, the head gap the back of the head's, the lumbar gap the
+    deepest hollow of the low back.
+    """
     ok = valid & np.isfinite(points).all(axis=1) & np.isfinite(fractions)
     if ok.sum() < 4:
         return None
@@ -67,36 +145,106 @@ def measure(
     trunk_idx = np.where(ok & (fractions <= 1.0))[0]
     head_idx = np.where(ok & (fractions >= 1.0 + HEAD_FROM))[0]
     lumbar_idx = np.where(ok & (fractions >= LUMBAR_SPAN[0]) & (fractions <= LUMBAR_SPAN[1]))[0]
-    if len(trunk_idx) < 3 or len(head_idx) == 0 or len(lumbar_idx) == 0:
+    mid_idx = np.where(ok & (fractions > THORACIC_SPAN[0]) & (fractions <= THORACIC_SPAN[1]))[0]
+    if len(trunk_idx) < 3 or len(head_idx) == 0 or len(lumbar_idx) == 0 or len(mid_idx) == 0:
         return None
     sacrum_i = trunk_idx[np.argmin(fractions[trunk_idx])]
-    if fractions[sacrum_i] > LUMBAR_SPAN[0]:
-        return None  # the hip-level station was not seen
-    mid_i = trunk_idx[np.argmin(np.abs(fractions[trunk_idx] - MID_BACK_AT))]
-    if abs(fractions[mid_i] - MID_BACK_AT) > 0.15:
+    if fractions[sacrum_i] > SACRUM_UP_TO:
+        return None  # nothing seen low enough to hold the dowel against
+    line = support_line(sag, int(sacrum_i), np.concatenate([trunk_idx, head_idx]))
+    if line is None:
         return None
-    chord = sag[mid_i] - sag[sacrum_i]
-    back = np.array([-chord[1], chord[0]]) / max(float(np.linalg.norm(chord)), 1e-9)
-    head_i = head_idx[np.argmax((sag[head_idx] - sag[sacrum_i]) @ back)]  # the most posterior point
-    contacts = np.stack([sag[head_i], sag[mid_i], sag[sacrum_i]])
-    centre, direction, _, fitted = robust_line_fit(contacts, None, 1)  # one pass: plain least squares
-    if not fitted:
-        return None
-    if direction @ (sag[head_i] - sag[sacrum_i]) < 0:
-        direction = -direction
-    normal = np.array([-direction[1], direction[0]])  # toward the back for a tail-to-head line
-    if normal @ back < 0:
-        normal = -normal
-
-    def gap(q: np.ndarray) -> float:
-        return float((centre - q) @ normal)
-
+    gaps = line.gaps(sag)
     return DowelMetrics(
-        head_gap_m=gap(sag[head_i]),
-        mid_back_gap_m=gap(sag[mid_i]),
-        tailbone_gap_m=gap(sag[sacrum_i]),
-        lumbar_gap_m=max(gap(sag[i]) for i in lumbar_idx),
+        head_gap_m=float(gaps[head_idx].min()),
+        mid_back_gap_m=float(gaps[mid_idx].min()),
+        tailbone_gap_m=float(gaps[sacrum_i]),
+        lumbar_gap_m=float(gaps[lumbar_idx].max()),
     )
 
 
 NOT_SEEN = DowelMetrics(math.nan, math.nan, math.nan, math.nan)
+
+
+def sagittal_direction(points: np.ndarray, ok: np.ndarray, up: np.ndarray) -> np.ndarray | None:
+    """Horizontal direction of the vertical plane through most of the back's points, or None.
+
+    Every pair of points at least PLANE_PAIR_M apart (horizontally) is a
+    candidate; the one most points lie near wins (fewest summed distances on
+    ties), refined by the principal direction of its supporters. None unless
+    the supporters spread along it by PLANE_MIN_SPAN_M (interquartile range):
+    an upright back, or an arm beside it, is not enough. The sign is arbitrary.
+    """
+    idx = np.where(ok)[0]
+    if len(idx) < 6:
+        return None
+    h = points[idx] - np.outer(points[idx] @ up, up)
+    d = h[None, :, :] - h[:, None, :]  # (a, b): from point a to point b
+    span = np.linalg.norm(d, axis=2)
+    a, b = np.where(np.triu(span >= PLANE_PAIR_M, 1))
+    if len(a) == 0:
+        return None
+    across = np.cross(up, d[a, b] / span[a, b, None])  # (pairs, 3) normal of each candidate plane
+    dist = np.abs(np.einsum("pkc,pc->pk", d[a], across))  # (pairs, points)
+    near = dist < PLANE_INLIER_M
+    count = near.sum(axis=1)
+    spread = np.where(near, dist, 0.0).sum(axis=1)
+    # Most supporters first, then the smallest summed distance.
+    best = np.lexsort((spread, -count))[0]
+    if count[best] < 6:
+        return None
+    support = h[near[best]]
+    centred = support - support.mean(axis=0)
+    direction = np.linalg.svd(centred)[2][0]
+    lo, hi = np.percentile(centred @ direction, [25, 75])
+    if hi - lo < PLANE_MIN_SPAN_M:
+        return None
+    direction = direction - (direction @ up) * up
+    return direction / np.linalg.norm(direction)
+
+
+class DowelMeter:
+    """The virtual dowel from depth, frame after frame.
+
+    Learns the sagittal plane from hinged frames (``sagittal_direction``) and
+    keeps it while the person stays (before the first hinge: the skeleton's
+    facing); measures each frame on the back stations in that plane; reports
+    the median of the last STEADY_FRAMES frames.
+    """
+
+    def __init__(self, frames: int = STEADY_FRAMES) -> None:
+        self._recent: deque[np.ndarray] = deque(maxlen=frames)
+        self.forward: np.ndarray | None = None  # learned sagittal direction (unit, horizontal)
+
+    def reset(self) -> None:
+        self._recent.clear()
+        self.forward = None
+
+    def update(self, back: BackProfile | None, up: np.ndarray, facing: np.ndarray) -> DowelMetrics:
+        metrics = None
+        if back is not None:
+            metrics = self._measure(back, up, facing)
+        self._recent.append(np.array(astuple(metrics)) if metrics is not None else np.full(4, np.nan))
+        recent = np.array(self._recent)
+        seen = np.isfinite(recent).all(axis=1)
+        if not seen.any():
+            return NOT_SEEN
+        return DowelMetrics(*(float(v) for v in np.median(recent[seen], axis=0)))
+
+    def _measure(self, back: BackProfile, up: np.ndarray, facing: np.ndarray) -> DowelMetrics | None:
+        ok = back.valid & np.isfinite(back.points).all(axis=1) & np.isfinite(back.fractions)
+        if ok.sum() < 4:
+            return None
+        learned = sagittal_direction(back.points, ok, up)
+        if learned is not None:
+            if learned @ facing < 0:
+                learned = -learned
+            if self.forward is not None:
+                learned = (1.0 - PLANE_WEIGHT) * self.forward + PLANE_WEIGHT * learned
+            self.forward = learned / np.linalg.norm(learned)
+        forward = self.forward if self.forward is not None else facing
+        across = np.cross(up, forward)
+        lateral = back.points[ok] @ across
+        in_plane = ok.copy()
+        in_plane[ok] = np.abs(lateral - np.median(lateral)) < OFF_PLANE_M
+        return measure(back.points, in_plane, back.fractions, up, forward)

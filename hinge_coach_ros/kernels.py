@@ -5,7 +5,8 @@
 - ``fit_plane_ransac``: the floor plane, RANSAC with a seeded splitmix64 and a
   least-squares refinement.
 - ``back_profile``: the dorsal edge (back-surface profile) for the virtual dowel.
-- ``robust_line_fit``: Huber IRLS total-least-squares line (the dowel itself).
+- ``robust_line_fit``: Huber IRLS total-least-squares line (a general line fit; the virtual
+  dowel is the support line of the back profile, ``dowel.support_line``).
 
 Each docstring gives inputs, outputs, units and failure behaviour. numpy
 references of the same algorithms live in ``kernels_ref.py``.

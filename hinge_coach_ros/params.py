@@ -92,7 +92,7 @@ CAMERA_NODE: tuple[Param, ...] = (
         "source",
         "session",
         "Where frames come from: 'session' plays a skeleton CSV (the embedded demo session when "
-        "session_file is empty); 'synthetic' runs the synthetic athlete's skeleton live; "
+        "session_file is empty); 'synthetic' runs the synthetic athlete live (see synthetic_render); "
         "'realsense' a live camera; 'recording' a RealSense recording (recording_file); "
         "'video' a video file or webcam (video_file); 'topics' the images of a running "
         "realsense-ros driver.",
@@ -101,6 +101,26 @@ CAMERA_NODE: tuple[Param, ...] = (
     Param("session_file", "", "Skeleton CSV for source 'session'; empty means the embedded demo session."),
     Param("synthetic_preset", "dowel", "Exercise of the synthetic athlete.", choices=tuple(PRESETS)),
     Param("synthetic_reps", 5, "Reps of the synthetic athlete.", min=1, max=100),
+    Param(
+        "synthetic_render",
+        "skeleton",
+        "'skeleton': the synthetic athlete's landmarks go straight out (no pose model); 'rgbd': the "
+        "athlete is rendered to colour and aligned depth and goes through BlazePose and depth lifting "
+        "like a live camera.",
+        choices=("skeleton", "rgbd"),
+    ),
+    Param(
+        "synthetic_view",
+        "side",
+        "Camera placement of the rendered synthetic athlete: side-on or 45 degrees oblique, 3 m away.",
+        choices=("side", "oblique45"),
+    ),
+    Param(
+        "synthetic_faults",
+        "",
+        "Faults of the synthetic athlete as REP:FAULT:MAGNITUDE, space separated, for example "
+        "'2:rounded_back:20 3:squat:45'; empty: every rep clean.",
+    ),
     Param("loop", False, "Start the session again when it ends (a demo station left running)."),
     Param(
         "start_delay_s",
@@ -112,6 +132,13 @@ CAMERA_NODE: tuple[Param, ...] = (
     Param("serial", "", "RealSense serial number for source 'realsense'; empty: the first camera found."),
     Param("recording_file", "", "RealSense recording (.db3, or .bag where pyrealsense2 reads it)."),
     Param("video_file", "", "Video file, or a webcam index such as '0', for source 'video'."),
+    Param(
+        "video_rotation",
+        "auto",
+        "Clockwise turn of the video's frames: 'auto' follows the file's rotation metadata (a "
+        "phone's portrait clip comes out upright); a number of degrees overrides it.",
+        choices=("auto", "0", "90", "180", "270"),
+    ),
     Param("width_px", 640, "RealSense color and depth width.", min=320, max=1920),
     Param("height_px", 480, "RealSense color and depth height.", min=240, max=1080),
     Param("fps", 30, "RealSense frame rate.", min=6, max=90),
@@ -322,11 +349,12 @@ THRESHOLDS: tuple[Threshold, ...] = (
         "hips_rise_first_lead_mm",
         25.0,
         "Hips rise first: how much more the hips than the shoulders have risen since the hips' "
-        "lowest point (pulls from the floor).",
+        "lowest point at the bottom (pulls from the floor).",
         min=5.0,
         max=300.0,
-        source="chest and hips rise together, so the legs and glutes, not the back, do the lift "
-        "(the article's box lift)",
+        source="Rippetoe, Starting Strength (3rd ed., ch. 4): off the floor the back angle holds, then "
+        "rises; knees opening first tip the back more horizontal. A correct pull stays near 0 mm; "
+        "25 mm is about 3.5 deg of extra trunk tip at a 60 deg back angle",
     ),
     Threshold(
         "hips_high_knee_flexion_deg",
@@ -420,6 +448,32 @@ FEEDBACK_NODE: tuple[Param, ...] = (
     ),
     Param("pan_servo_id", 1, "Dynamixel ID of the pan servo.", min=0, max=252),
     Param("tilt_servo_id", 2, "Dynamixel ID of the tilt servo.", min=0, max=252),
+    Param(
+        "pan_servo_zero_deg",
+        0.0,
+        "Servo angle (0: the centre tick, 2048) with the pan joint at 0 (facing straight ahead): "
+        "the horn's mounting offset.",
+        min=-180.0,
+        max=180.0,
+    ),
+    Param(
+        "pan_servo_reversed",
+        False,
+        "The pan servo turns the other way from the joint (joint pan is positive to the camera's right).",
+    ),
+    Param(
+        "tilt_servo_zero_deg",
+        0.0,
+        "Servo angle (0: the centre tick, 2048) with the tilt joint at 0 (level): "
+        "the horn's mounting offset.",
+        min=-180.0,
+        max=180.0,
+    ),
+    Param(
+        "tilt_servo_reversed",
+        False,
+        "The tilt servo turns the other way from the joint (joint tilt is positive upward).",
+    ),
     Param(
         "display_backend",
         "sim",
@@ -561,6 +615,18 @@ def _check_relations(node: str, v: dict[str, Value]) -> None:
             raise ParameterError("feedback_node.home_tilt_deg must lie within [tilt_min_deg, tilt_max_deg]")
         if v["pan_tilt_backend"] == "dynamixel" and v["pan_servo_id"] == v["tilt_servo_id"]:
             raise ParameterError("feedback_node: pan_servo_id and tilt_servo_id must differ")
+        if v["pan_tilt_backend"] == "dynamixel":
+            from .drivers.dynamixel import SERVO_RANGE_DEG, ServoMounting
+
+            for joint in ("pan", "tilt"):
+                mounting = ServoMounting(v[f"{joint}_servo_zero_deg"], v[f"{joint}_servo_reversed"])
+                ends = [mounting.to_servo_deg(v[f"{joint}_{end}_deg"]) for end in ("min", "max")]
+                if min(ends) < SERVO_RANGE_DEG[0] or max(ends) > SERVO_RANGE_DEG[1]:
+                    raise ParameterError(
+                        f"feedback_node: {joint}_min_deg..{joint}_max_deg with {joint}_servo_zero_deg "
+                        f"{mounting.zero_deg:g} need servo angles {min(ends):g} to {max(ends):g}; "
+                        f"a Dynamixel in position mode turns {SERVO_RANGE_DEG[0]:g} to {SERVO_RANGE_DEG[1]:g}"
+                    )
         if v["led_backend"] == "wled" and not v["led_address"]:
             raise ParameterError("feedback_node.led_address must be set for led_backend 'wled'")
 

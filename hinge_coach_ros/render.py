@@ -169,11 +169,10 @@ def _add_prop(prop, body: Body, cap, ell, boxes, o, rot) -> None:
     j = body.joints
     hands = 0.5 * (j["left_hand"] + j["right_hand"])
     if prop == "dowel":
-        # A PVC pipe (2.5 cm) along the virtual dowel, resting on the back.
+        # A PVC pipe (2.5 cm) along the virtual dowel: no back point lies behind that line.
         d = virtual_dowel(body)
         r = 0.0125
-        behind = r + max(0.0, -min(d.head_m, d.mid_back_m, d.tailbone_m))
-        p0 = d.line_point + d.back_dir * behind
+        p0 = d.line_point + d.back_dir * r
         s0 = (body.back_profile[0] - d.line_point) @ d.line_dir - 0.12
         s1 = (body.back_profile[-1] - d.line_point) @ d.line_dir + 0.18
         cap(p0 + s0 * d.line_dir, p0 + s1 * d.line_dir, r, "dowel")

@@ -40,7 +40,7 @@ from .render import Intrinsics, Renderer, rgbd_frame
 RECORDING_NAME = "rgbd.db3"
 # Cached sessions are keyed by the spec and by the source of the modules that
 # make them, so a changed body model, renderer or truth writer renders anew.
-_SOURCES = ("athlete.py", "render.py", "rs_recording.py", "session_io.py")
+_SOURCES = ("athlete.py", "dowel.py", "render.py", "rs_recording.py", "session_io.py")
 
 
 class RecordingError(RuntimeError):

@@ -213,6 +213,7 @@ def write_rgbd_truth(spec: AthleteSpec, session: Session, intrinsics, path: Path
             "dowel_mid_back_gap_mm",
             "dowel_tailbone_gap_mm",
             "dowel_lumbar_gap_mm",
+            "dowel_contact",
             "com_ahead_of_midfoot_mm",
             "com_optical_m",
             "landmarks_optical_m",
@@ -232,6 +233,7 @@ def write_rgbd_truth(spec: AthleteSpec, session: Session, intrinsics, path: Path
         columns["dowel_mid_back_gap_mm"].append(round(1000 * gaps.mid_back_m, 2))
         columns["dowel_tailbone_gap_mm"].append(round(1000 * gaps.tailbone_m, 2))
         columns["dowel_lumbar_gap_mm"].append(round(1000 * gaps.lumbar_m, 2))
+        columns["dowel_contact"].append(gaps.contact)
         # World X is the athlete's forward direction.
         columns["com_ahead_of_midfoot_mm"].append(round(1000 * float(body.com[0] - body.mid_foot[0]), 2))
         columns["com_optical_m"].append(_r(optical(body.com), 4))

@@ -1,4 +1,5 @@
-"""Frame sources of the camera node: a live RealSense, a RealSense recording, a video file or webcam.
+"""Frame sources of the camera node: a live RealSense, a RealSense recording, a video file or webcam,
+and the synthetic athlete rendered live.
 
 ROS-free. Every source yields ``Frame`` objects; a recording goes through the
 same pyrealsense2 pipeline code as the live camera. ``LatestFrame`` runs a
@@ -8,6 +9,7 @@ never queued, when processing falls behind.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from dataclasses import dataclass
@@ -182,22 +184,46 @@ class RealSenseSource:
             self._pipeline = None
 
 
-class VideoSource:
-    """A video file (any orientation: rotation metadata is applied) or a webcam index; RGB only."""
+ROTATIONS_DEG = (0, 90, 180, 270)
 
-    def __init__(self, path_or_index: str) -> None:
+
+class VideoSource:
+    """A video file (a phone video in any orientation, 24-60 fps) or a webcam index; RGB only.
+
+    Phones store a portrait video as landscape frames plus a display matrix
+    (the mp4 track header) saying to turn them 90 or 270 deg. OpenCV's FFmpeg
+    backend reads it (``CAP_PROP_ORIENTATION_META``) and by default turns the
+    frames itself; here the backend's turning is switched off and the frames
+    are turned in ``read``, so the rotation is explicit, reported, and can be
+    overridden (``rotate_deg``) for a file whose metadata is missing or wrong.
+    Time stamps are the container's presentation times, so a 24 or 60 fps (or
+    variable frame rate) video keeps its real tempo.
+    """
+
+    def __init__(self, path_or_index: str, rotate_deg: int | None = None) -> None:
         import cv2
 
         self._cv2 = cv2
+        if rotate_deg is not None and rotate_deg % 360 not in ROTATIONS_DEG:
+            raise SourceError(f"video rotation must be one of {ROTATIONS_DEG} deg, not {rotate_deg}")
         target: str | int = int(path_or_index) if path_or_index.isdigit() else path_or_index
         if isinstance(target, str) and not Path(target).is_file():
             raise SourceError(f"video file {target} not found")
         self._cap = cv2.VideoCapture(target)
         if not self._cap.isOpened():
             raise SourceError(f"cannot open video {path_or_index!r} (unknown format, or no such webcam)")
-        self._cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)  # portrait phone videos come out upright
-        self.fps = self._cap.get(cv2.CAP_PROP_FPS) or 30.0
+        # The display rotation (clockwise, deg) the container asks for; 0 without metadata.
+        self.metadata_rotation_deg = int(round(self._cap.get(cv2.CAP_PROP_ORIENTATION_META))) % 360
+        if self.metadata_rotation_deg not in ROTATIONS_DEG:
+            self.metadata_rotation_deg = 0  # a skewed matrix: nothing a phone writes
+        backend_turns = not self._cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 0)
+        wanted = self.metadata_rotation_deg if rotate_deg is None else rotate_deg % 360
+        # A backend that cannot stop turning frames has applied the metadata already.
+        self.rotation_deg = (wanted - (self.metadata_rotation_deg if backend_turns else 0)) % 360
+        fps = self._cap.get(cv2.CAP_PROP_FPS)
+        self.fps = fps if 1.0 <= fps <= 1000.0 else 30.0
         self._number = 0
+        self._last_stamp_s = -math.inf
         self._is_file = isinstance(target, str)
 
     def read(self) -> Frame | None:
@@ -207,12 +233,87 @@ class VideoSource:
                 return None
             raise SourceError("webcam stopped delivering frames")
         self._number += 1
-        stamp = (self._number - 1) / self.fps if self._is_file else time.time()
+        stamp = self._file_stamp_s() if self._is_file else time.time()
         rgb = self._cv2.cvtColor(bgr, self._cv2.COLOR_BGR2RGB)
+        if self.rotation_deg:
+            rgb = np.ascontiguousarray(np.rot90(rgb, k=-(self.rotation_deg // 90)))  # clockwise
         return Frame(stamp, self._number, rgb, None, None)
+
+    def _file_stamp_s(self) -> float:
+        """The frame's presentation time; the nominal frame rate only where the container has none."""
+        pts_s = self._cap.get(self._cv2.CAP_PROP_POS_MSEC) / 1000.0
+        if not math.isfinite(pts_s) or pts_s <= self._last_stamp_s:
+            pts_s = max(self._last_stamp_s + 1.0 / self.fps, (self._number - 1) / self.fps)
+        self._last_stamp_s = pts_s
+        return pts_s
 
     def close(self) -> None:
         self._cap.release()
+
+
+class SyntheticCamera:
+    """The synthetic athlete rendered to colour and aligned depth frame by frame, like a live camera.
+
+    A first-class source for stations without a camera: the frames go through
+    the same pose, lifting and filtering as a RealSense's. Frames render as
+    fast as one core allows (about 10-20 fps at 640x480); ``LatestFrame``
+    paces them to the session's frame rate. It can be unplugged and plugged
+    back in (``unplug``/``replug``) to exercise the station's recovery, with
+    the same errors a RealSense gives.
+    """
+
+    def __init__(self, spec, loop: bool = False) -> None:  # spec: athlete.AthleteSpec
+        from .athlete import generate
+        from .render import Renderer
+
+        self.spec = spec
+        self.loop = loop
+        self.session = generate(spec)
+        self._renderer = Renderer()
+        self.intrinsics: Intrinsics = self._renderer.intr
+        self.fps = float(spec.fps)
+        self.last_timings_ms: dict[str, float] = {}
+        self._number = 0  # frames sent; the session repeats when looping
+        self._plugged = True
+        self._open = True
+
+    def unplug(self) -> None:
+        self._plugged = False
+
+    def replug(self) -> None:
+        self._plugged = True
+
+    def open(self) -> None:
+        if not self._plugged:
+            raise SourceError("synthetic camera unplugged (looked for the simulated device)")
+        self._open = True
+
+    def read(self) -> Frame | None:
+        """The next rendered frame; None at the end of the session unless looping."""
+        from .athlete import body_for
+        from .render import rgbd_frame
+
+        if not self._plugged or not self._open:
+            self._open = False
+            raise SourceError("synthetic camera sent no frame (unplugged?)")
+        if self._number >= len(self.session.poses) and not self.loop:
+            return None
+        i = self._number % len(self.session.poses)
+        self._number += 1
+        start = time.perf_counter()
+        rendered = rgbd_frame(self.spec, body_for(self.spec, self.session.poses[i]), i, self._renderer)
+        depth_m = rendered.depth.astype(np.float32) * np.float32(self._renderer.depth_model.depth_unit_m)
+        self.last_timings_ms = {"render": 1000.0 * (time.perf_counter() - start)}
+        return Frame(
+            stamp_s=self._number / self.fps,  # keeps rising over loops, as a camera clock does
+            number=self._number,
+            color_rgb=rendered.color,
+            depth_m=depth_m,
+            intrinsics=self.intrinsics,
+        )
+
+    def close(self) -> None:
+        self._open = False
 
 
 class LatestFrame:
@@ -226,7 +327,7 @@ class LatestFrame:
 
     def __init__(
         self,
-        source: RealSenseSource | VideoSource,
+        source: RealSenseSource | VideoSource | SyntheticCamera,
         pace_fps: float | None = None,
         reconnect: bool = False,
         retry_s: float = 1.0,

@@ -1,11 +1,12 @@
 """The alignment engine against the synthetic athlete's truth."""
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from hinge_coach_ros.accuracy import ANGLES, NOT_YET_RELIABLE, evaluate
+from hinge_coach_ros.accuracy import ANGLES, NOT_YET_RELIABLE, evaluate, format_result
 from hinge_coach_ros.alignment import FAULT_PENALTY, HingeEngine
 from hinge_coach_ros.athlete import PRESETS, AthleteSpec, CameraPlacement, generate
 
@@ -52,10 +53,36 @@ def test_every_fault_found_on_its_reps_and_not_on_clean_reps():
         if fault_id in NOT_YET_RELIABLE:
             continue  # see accuracy.NOT_YET_RELIABLE and the README's accuracy section
         assert tally.faulty >= 6 and tally.clean >= 40
-        assert tally.detection_rate >= 0.95, (fault_id, tally)
-        assert tally.false_alarm_rate <= 0.05, (fault_id, tally)
+        # In each camera placement on its own, not only over both.
+        for view, tallies in result.by_view.items():
+            t = tallies[fault_id]
+            assert t.faulty >= 3 and t.clean >= 20, (view, fault_id, t)
+            assert t.detection_rate >= 0.95, (view, fault_id, t)
+            assert t.false_alarm_rate <= 0.05, (view, fault_id, t)
     for name in ANGLES:
         assert result.angle_mae(name) <= 3.0, name
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert format_result(result) in readme, "README accuracy table is stale: paste `hinge-coach accuracy`"
+
+
+@pytest.mark.parametrize("preset", ["box_lift", "deadlift", "dowel"])
+def test_hips_rise_first_only_on_its_rep_and_only_in_pulls_from_the_floor(preset):
+    # A stiff-legged rep (hips_high) keeps tipping the trunk after the hips stop sinking: that is
+    # the end of the descent, not the hips rising first.
+    faults = {2: {"hips_rise_first": 50.0}, 4: {"hips_high": 25.0}}
+    s = generate(AthleteSpec(preset=preset, reps=5, faults=faults, seed=3))
+    engine, reports = run(s, {"exercise": preset})
+    assert engine.rep_count == 5
+    flagged = ["hips_rise_first" in r.faults for r in reps_of(reports)]
+    from_floor = PRESETS[preset].from_floor
+    assert flagged == [False, from_floor, False, False, False]
+    if from_floor:
+        # The measured lead against the truth's 50 mm (the 0.2 s average takes a few mm off the peak);
+        # nothing on the stiff-legged rep.
+        lead = np.array([r.faults["hips_rise_first"].value for r in reports])
+        assert s.reps[1]["hips_lead_mm"] == pytest.approx(50.0, abs=1.0)
+        assert np.nanmax(lead[s.rep_index == 2]) == pytest.approx(50.0, abs=8.0)
+        assert np.nanmax(lead[s.rep_index == 4]) < 10.0
 
 
 def test_rep_times_match_truth():
@@ -164,3 +191,24 @@ def test_landmark_jitter_does_not_make_a_controlled_descent_fast():
     assert not any("fast_descent" in r.faults for r in reps)
     fast = generate(AthleteSpec(preset="dowel", reps=1, faults={1: {"fast_descent": 2.0}}, seed=3))
     assert "fast_descent" in reps_of(run(fast, {"exercise": "dowel"})[1])[0].faults
+
+
+def test_a_rep_without_lockout_that_goes_straight_back_down_is_its_own_rep():
+    """Box lift, seed 4, every fault in turn: the incomplete-lockout rep stops 20 deg short of
+    standing and the next rep starts without a pause. Going back down from high up ends the rep
+    there (an incomplete lockout), not 'same rep, deeper', which merged the two."""
+    from hinge_coach_ros.accuracy import FAULT_CASES, _session_faults
+
+    faults = _session_faults(list(FAULT_CASES))
+    spec = AthleteSpec(preset="box_lift", reps=2 * len(FAULT_CASES) + 1, faults=faults, seed=4)
+    session = generate(spec)
+    engine = HingeEngine({"exercise": "box_lift"})
+    reps = []
+    for t, lm in zip(session.times_s, session.landmarks):
+        report = engine.update(float(t), lm)
+        if report.completed_rep is not None:
+            reps.append(report.completed_rep)
+    assert len(reps) == spec.reps
+    for rep, truth in zip(reps, session.reps):
+        assert truth["start_s"] - 0.1 <= rep.start_s and rep.end_s <= truth["end_s"] + 0.1
+        assert ("incomplete_lockout" in rep.faults) == ("incomplete_lockout" in truth["faults"])

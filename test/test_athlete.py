@@ -154,9 +154,10 @@ def test_clean_reps_keep_the_centre_of_mass_over_mid_foot():
             assert abs(body.com[0] - body.mid_foot[0]) < 0.001, (preset, i)
 
 
+@pytest.mark.parametrize("preset", ["dowel", "deadlift"])
 @pytest.mark.parametrize("fault, sign", [("toes", 1.0), ("heels", -1.0)])
-def test_toes_and_heels_shift_the_centre_of_mass_by_the_injected_amount(fault, sign):
-    spec = AthleteSpec(reps=2, faults={2: {fault: 40.0}})
+def test_toes_and_heels_shift_the_centre_of_mass_by_the_injected_amount(fault, sign, preset):
+    spec = AthleteSpec(preset=preset, reps=2, faults={2: {fault: 40.0}})
     s = generate(spec)
     bottom = _rep_frames(s, 2, "bottom")[0]
     body, _, _ = _truth_at(s, bottom, spec)
@@ -171,56 +172,119 @@ def test_toes_and_heels_shift_the_centre_of_mass_by_the_injected_amount(fault, s
 def test_neutral_spine_touches_the_dowel_at_three_points_with_a_lumbar_hollow():
     for pose in (Pose(), PRESETS["dowel"].bottom, PRESETS["deadlift"].bottom):
         d = virtual_dowel(body_at(pose, 1.75))
-        assert max(abs(d.head_m), abs(d.mid_back_m), abs(d.tailbone_m)) < 0.005
+        assert d.tailbone_m == 0.0  # held against the sacrum
+        assert -1e-12 < d.head_m < 0.003 and -1e-12 < d.mid_back_m < 0.003
         # About a hand's thickness at the low back (the article: "very little space").
         assert 0.025 < d.lumbar_m < 0.055
 
 
-def test_rounded_back_pushes_the_mid_back_behind_the_dowel_in_proportion():
-    base = PRESETS["dowel"].bottom
-    clean = virtual_dowel(body_at(base, 1.75))
-    spec = AthleteSpec()
+def test_no_point_of_the_back_lies_behind_the_dowel():
+    spec = AthleteSpec(
+        reps=4, faults={2: {"rounded_back": 30.0}, 3: {"banana_back": 20.0}, 4: {"no_brace": 15.0}}
+    )
+    s = generate(spec)
+    for i in range(0, len(s.times_s), 5):
+        body = body_for(spec, s.poses[i])
+        d = virtual_dowel(body)
+        p = body.back_profile
+        gaps = (d.line_point - p) @ d.back_dir
+        assert gaps.min() > -1e-9, i
+        # The dowel rests on the sacrum and on one more point of the back.
+        assert gaps[0] == pytest.approx(0.0, abs=1e-12) and np.sum(gaps[1:] < 1e-9) >= 1
+        assert min(d.head_m, d.mid_back_m, d.tailbone_m, d.lumbar_m) > -1e-12
+
+
+def _lever_arm_gaps(body, lumbar_deg: float, thoracic_deg: float) -> dict[str, float]:
+    """Gaps predicted for extra spinal flexion of a body, from its neutral geometry alone.
+
+    Small-angle lever arms: flexing a region by phi (uniformly along it) moves
+    a back point above the region forward of the dowel by phi times its
+    distance along the dowel from the middle of the region (from the start of
+    the region, quadratically, for a point inside it). The dowel then pivots
+    on the sacrum and rests on the point of least slope (gap / distance).
+    """
+    d = virtual_dowel(body)
+    origin, along, behind = d.line_point[:2], d.line_dir[:2], d.back_dir[:2]
+    p = body.back_profile[:, :2]
+    x = (p - origin) @ along
+    y = (origin - p) @ behind  # the neutral gaps
+    j = body.joints
+
+    def at(name):
+        return float((j[name][:2] - origin) @ along)
+
+    shift = np.zeros(len(p))
+    for phi_deg, a, b in (
+        (lumbar_deg, at("sacral_base"), at("thoracolumbar")),
+        (thoracic_deg, at("thoracolumbar"), at("t1")),
+    ):
+        phi = np.radians(phi_deg)
+        inside = np.clip(x - a, 0.0, b - a)
+        shift += np.where(x >= b, phi * (x - 0.5 * (a + b)), phi * inside**2 / (2.0 * (b - a)))
+    moved = y + shift
+    up = x > 1e-6
+    slope = np.min(moved[up] / x[up])
+    gaps = moved - slope * x
+    labels = body.back_labels
+    return {
+        "head": float(gaps[labels == 4].min()),
+        "mid_back": float(gaps[labels == 2].min()),
+        "lumbar": float(gaps[labels == 1].max()),
+    }
+
+
+@pytest.mark.parametrize("preset", ["dowel", "deadlift"])
+@pytest.mark.parametrize("magnitude", [10.0, 20.0, 30.0])
+def test_rounded_back_opens_the_head_gap_by_the_lever_arm_of_the_injected_flexion(preset, magnitude):
     import hinge_coach_ros.athlete as athlete
 
-    mid_shift, lumbar_shift = [], []
-    for magnitude in (10.0, 20.0, 30.0):
-        pose = athlete._bottom_pose(spec, {"rounded_back": magnitude})
-        d = virtual_dowel(body_at(pose, 1.75))
-        angles = joint_angles(body_at(pose, 1.75))
-        # The injected flexion is where the truth says it is.
-        assert angles["lumbar_flexion_deg"] + angles["thoracic_flexion_deg"] == pytest.approx(
-            magnitude, abs=0.01
-        )
-        mid_shift.append((d.mid_back_m - clean.mid_back_m) / magnitude)
-        lumbar_shift.append((d.lumbar_m - clean.lumbar_m) / magnitude)
-    # A rounded back bows behind the head-to-sacrum line: about 1.3 mm per degree
-    # of flexion at the mid back; the lumbar lordosis flattens (its gap shrinks,
-    # about 0.6 mm per degree). Both in proportion to the magnitude.
-    assert all(-0.0016 < m < -0.0010 for m in mid_shift), mid_shift
-    assert np.ptp(mid_shift) < 0.15 * abs(np.mean(mid_shift))
-    assert all(-0.0009 < v < -0.0003 for v in lumbar_shift), lumbar_shift
-    assert np.ptp(lumbar_shift) < 0.2 * abs(np.mean(lumbar_shift))
+    spec = AthleteSpec(preset=preset)
+    clean_body = body_at(PRESETS[preset].bottom, 1.75)
+    clean = virtual_dowel(clean_body)
+    pose = athlete._bottom_pose(spec, {"rounded_back": magnitude})
+    body = body_at(pose, 1.75)
+    rounded = virtual_dowel(body)
+    angles = joint_angles(body)
+    # The injected flexion is where the truth says it is: 30 % lumbar, 70 % thoracic.
+    assert angles["lumbar_flexion_deg"] == pytest.approx(0.3 * magnitude, abs=0.01)
+    assert angles["thoracic_flexion_deg"] == pytest.approx(0.7 * magnitude, abs=0.01)
+    predicted = _lever_arm_gaps(clean_body, 0.3 * magnitude, 0.7 * magnitude)
+    # The rounded upper back holds the dowel up: the mid back stays on it, the
+    # head leaves it (about 3.8 mm per degree) and the flexed lumbar spine
+    # loses lordosis (its hollow shrinks, about 0.4 mm per degree).
+    assert rounded.contact == "mid_back" and rounded.mid_back_m == pytest.approx(0.0, abs=1e-9)
+    tolerance = 0.002 + 0.05 * (predicted["head"] - clean.head_m)
+    assert rounded.head_m == pytest.approx(predicted["head"], abs=tolerance)
+    assert rounded.lumbar_m == pytest.approx(predicted["lumbar"], abs=0.002)
+    assert rounded.head_m - clean.head_m > 0.003 * magnitude
+    assert clean.lumbar_m - rounded.lumbar_m > 0.0003 * magnitude
 
 
 def test_rounded_back_rep_in_a_session():
     spec = AthleteSpec(reps=2, faults={2: {"rounded_back": 25.0}})
     s = generate(spec)
     _, _, clean = _truth_at(s, _rep_frames(s, 1, "bottom")[0], spec)
-    _, _, rounded = _truth_at(s, _rep_frames(s, 2, "bottom")[0], spec)
-    assert rounded.mid_back_m - clean.mid_back_m == pytest.approx(-0.0013 * 25, abs=0.008)
-    assert rounded.head_m > clean.head_m + 0.01
+    body, _, rounded = _truth_at(s, _rep_frames(s, 2, "bottom")[0], spec)
+    predicted = _lever_arm_gaps(body_for(spec, PRESETS["dowel"].bottom), 0.3 * 25.0, 0.7 * 25.0)
+    assert rounded.head_m == pytest.approx(predicted["head"], abs=0.006)
+    assert rounded.head_m > clean.head_m + 0.08
     assert rounded.lumbar_m < clean.lumbar_m - 0.008
+    assert rounded.mid_back_m == pytest.approx(0.0, abs=1e-9) and rounded.tailbone_m == 0.0
 
 
 def test_banana_back_lumbar_gap_grows_at_lockout():
     spec = AthleteSpec(reps=2, faults={2: {"banana_back": 15.0}})
     s = generate(spec)
-    _, _, clean = _truth_at(s, _rep_frames(s, 1, "lockout")[-1], spec)
+    clean_body, _, clean = _truth_at(s, _rep_frames(s, 1, "lockout")[-1], spec)
     _, angles, banana = _truth_at(s, _rep_frames(s, 2, "lockout")[-1], spec)
     _, _, bottom = _truth_at(s, _rep_frames(s, 2, "bottom")[0], spec)
     assert angles["lumbar_flexion_deg"] == pytest.approx(-15.0, abs=0.01)
-    # Extension deepens the lumbar hollow by about 1.2 mm per degree.
-    assert banana.lumbar_m - clean.lumbar_m == pytest.approx(0.0012 * 15, abs=0.006)
+    # Extension deepens the lumbar hollow (about 1.5 mm per degree) and tips the
+    # thorax back: the head holds the dowel up, the mid back leaves it.
+    predicted = _lever_arm_gaps(clean_body, -15.0, 0.0)
+    assert banana.lumbar_m == pytest.approx(predicted["lumbar"], abs=0.003)
+    assert banana.mid_back_m == pytest.approx(predicted["mid_back"], abs=0.003)
+    assert banana.contact == "head" and banana.lumbar_m - clean.lumbar_m > 0.015
     assert banana.lumbar_m > bottom.lumbar_m + 0.01
     # The chest ends behind the hips: the trunk leans back at lockout.
     assert (
@@ -279,19 +343,28 @@ def test_lockout_tempo_and_pull_faults():
 
 
 def test_hips_rise_first_lifts_the_hips_before_the_shoulders():
-    spec = AthleteSpec(preset="deadlift", reps=2, faults={2: {"hips_rise_first": 15.0}}, landmark_noise_m=0.0)
+    spec = AthleteSpec(preset="deadlift", reps=2, faults={2: {"hips_rise_first": 50.0}}, landmark_noise_m=0.0)
     s = generate(spec)
 
-    def rise(rep):
+    def heights(rep, names):
         ascent = _rep_frames(s, rep, "ascent")
-        a, b = ascent[0], ascent[len(ascent) // 2]
-        y = -s.landmarks[:, :, 1]  # optical y points down; the side camera is level enough
-        hip = y[b, INDEX["left_hip"]] - y[a, INDEX["left_hip"]]
-        shoulder = y[b, INDEX["left_shoulder"]] - y[a, INDEX["left_shoulder"]]
-        return hip - shoulder
+        points = s.landmarks[ascent][:, [INDEX[f"left_{names}"], INDEX[f"right_{names}"]], :3].mean(axis=1)
+        return 1000.0 * points @ s.up_optical  # mm along gravity-up
 
-    assert rise(2) > rise(1) + 0.05
-    assert s.active_faults[_rep_frames(s, 2, "ascent")[5]] == {"hips_rise_first": 15.0}
+    def lead_mm(rep):
+        hip, shoulder = heights(rep, "hip"), heights(rep, "shoulder")
+        return (hip - hip[0]) - (shoulder - shoulder[0]), hip - hip[0]
+
+    clean, _ = lead_mm(1)
+    faulty, hip_rise = lead_mm(2)
+    # The magnitude is the peak lead of hip rise over shoulder rise, and the truth records it.
+    assert faulty.max() == pytest.approx(50.0, abs=1.5)
+    assert s.reps[1]["hips_lead_mm"] == pytest.approx(50.0, abs=1.0)
+    assert clean.max() < 1.0 and s.reps[0]["hips_lead_mm"] < 1.0
+    # The hips really rise (the knees open) in the first part of the ascent, not only the chest drops.
+    peak = int(np.argmax(faulty))
+    assert peak < 0.5 * len(faulty) and hip_rise[peak] > 20.0
+    assert s.active_faults[_rep_frames(s, 2, "ascent")[5]] == {"hips_rise_first": 50.0}
 
 
 def test_stance_tempo_depth_and_knee_bend_parameters():

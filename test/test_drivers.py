@@ -12,6 +12,7 @@ from hinge_coach_ros.drivers.dynamixel import DynamixelPanTilt
 from hinge_coach_ros.drivers.dynamixel_sim import (
     MAX_POSITION_LIMIT,
     MIN_POSITION_LIMIT,
+    PRESENT_POSITION,
     PROFILE_VELOCITY,
     ServoBusSim,
     build_packet,
@@ -19,6 +20,7 @@ from hinge_coach_ros.drivers.dynamixel_sim import (
     deg_to_ticks,
     status_packet,
     stuff,
+    ticks_to_deg,
     unstuff,
 )
 from hinge_coach_ros.drivers.led_serial import (
@@ -150,6 +152,72 @@ def test_dynamixel_start_up_writes_limits_and_profile(servo_bus):
     mount.safe_stop()
     assert not pan.torque_on and not tilt.torque_on
     assert abs(mount.pan_deg) < 1.0 and abs(mount.tilt_deg) < 1.0
+    mount.close()
+
+
+def test_dynamixel_mounting_offset_and_reversed_servo(servo_bus):
+    """A pan servo fitted 30 deg off and upside down: joint angles still mean the same on the mount."""
+    from hinge_coach_ros.drivers.dynamixel import ServoMounting
+
+    bus, dev = servo_bus
+    mount = DynamixelPanTilt(
+        dev.port, 57600, 1, 2, LIMITS, ServoMounting(zero_deg=30.0, reversed=True), ServoMounting(-10.0)
+    )
+    mount.open()
+    pan, tilt = bus.servos[1], bus.servos[2]
+
+    # Joint pan -90..90 is servo 120..-60 (reversed: the low limit comes from the joint's high one).
+    def limits(servo):
+        return ticks_to_deg(servo.get(MIN_POSITION_LIMIT)), ticks_to_deg(servo.get(MAX_POSITION_LIMIT))
+
+    # Rounded inward to whole ticks (0.088 deg).
+    assert limits(pan) == pytest.approx((-60.0, 120.0), abs=0.09)
+    assert limits(tilt) == pytest.approx((-40.0, 20.0), abs=0.09)
+    mount.command(45.0, 10.0)
+    mount.read_position()
+    assert (pan.accepted_goals[-1], tilt.accepted_goals[-1]) == (deg_to_ticks(30.0 - 45.0), deg_to_ticks(0.0))
+    mount.command(500.0, -500.0)  # past the joint limits: held at them, on the servo's side too
+    mount.read_position()
+    held = (pan.get(MIN_POSITION_LIMIT), deg_to_ticks(-40.0))
+    assert (pan.accepted_goals[-1], tilt.accepted_goals[-1]) == held
+    assert pan.refused_goals == [] and tilt.refused_goals == []
+    mount.safe_stop()  # home is joint (0, 0): servo (30, -10), read back as joint angles
+    assert abs(ticks_to_deg(pan.get(PRESENT_POSITION)) - 30.0) < 1.0
+    assert abs(mount.pan_deg) < 1.0 and abs(mount.tilt_deg) < 1.0
+    mount.close()
+
+
+def test_dynamixel_mounting_that_needs_more_than_a_turn_is_refused():
+    from hinge_coach_ros.drivers.dynamixel import ServoMounting
+
+    with pytest.raises(DriverError, match="pan_servo_zero_deg 120 need servo angles 30 to 210 deg"):
+        DynamixelPanTilt("/dev/null", 57600, 1, 2, LIMITS, ServoMounting(zero_deg=120.0))
+    from hinge_coach_ros.params import ParameterError, validate
+
+    with pytest.raises(ParameterError, match="pan_servo_zero_deg 120 need servo angles 30 to 210"):
+        validate("feedback_node", {"pan_tilt_backend": "dynamixel", "pan_servo_zero_deg": 120.0})
+    assert validate("feedback_node", {"pan_tilt_backend": "dynamixel", "pan_servo_zero_deg": 80.0})
+
+
+def test_dynamixel_limits_changed_at_run_time_reach_the_servos(servo_bus):
+    """Wider limits set while running (ros2 param set): the servos get them before the next goal."""
+    import dataclasses
+
+    bus, dev = servo_bus
+    mount = DynamixelPanTilt(dev.port, 57600, 1, 2, LIMITS)
+    mount.open()
+    pan = bus.servos[1]
+    mount.limits = dataclasses.replace(LIMITS, pan_min_deg=-120.0, pan_max_deg=120.0, max_speed_dps=30.0)
+    mount.command(110.0, 0.0)  # past the old servo limit (90)
+    mount.read_position()
+    assert pan.accepted_goals[-1] == deg_to_ticks(110.0) and pan.refused_goals == []
+    assert pan.get(MAX_POSITION_LIMIT) == deg_to_ticks(120.0) and pan.get(PROFILE_VELOCITY) == 21
+    assert pan.torque_on and mount.torque_on
+    mount.limits = dataclasses.replace(LIMITS, pan_min_deg=-45.0, pan_max_deg=45.0)
+    mount.command(110.0, 0.0)  # narrower: held at the new limit, by the host and by the servo
+    mount.read_position()
+    assert pan.accepted_goals[-1] == deg_to_ticks(45.0) and pan.get(MAX_POSITION_LIMIT) == deg_to_ticks(45.0)
+    mount.safe_stop()
     mount.close()
 
 

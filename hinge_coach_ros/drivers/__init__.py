@@ -43,7 +43,7 @@ def make_pan_tilt(params: dict[str, Any], limits: PanTiltLimits) -> Any:
     if backend == "sim":
         return SimPanTilt(limits, *limits.clamp(limits.home_pan_deg, limits.home_tilt_deg))
     if backend == "dynamixel":
-        from .dynamixel import DynamixelPanTilt
+        from .dynamixel import DynamixelPanTilt, ServoMounting
 
         return DynamixelPanTilt(
             params["pan_tilt_port"],
@@ -51,6 +51,8 @@ def make_pan_tilt(params: dict[str, Any], limits: PanTiltLimits) -> Any:
             params["pan_servo_id"],
             params["tilt_servo_id"],
             limits,
+            ServoMounting(params["pan_servo_zero_deg"], params["pan_servo_reversed"]),
+            ServoMounting(params["tilt_servo_zero_deg"], params["tilt_servo_reversed"]),
         )
     raise DriverError(f"unknown pan_tilt_backend {backend!r}")
 

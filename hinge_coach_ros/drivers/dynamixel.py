@@ -3,15 +3,22 @@
 Start-up: ping both servos, torque off, position mode, write the joint
 limits into the servos' own position limits (so a servo refuses a goal past
 them even if the host misbehaves), the speed and acceleration caps into the
-profile, then torque on. Each command is one SYNC_WRITE of both goal
+profile, then torque on; limits changed at run time are written the same
+way before the next goal. Each command is one SYNC_WRITE of both goal
 positions. ``safe_stop`` sends the mount home, waits until it is there (or
 a time-out), and turns the torque off.
+
+Joint angles (pan positive to the camera's right, tilt positive upward, 0
+straight ahead) become servo angles through each servo's mounting: the servo
+angle at joint zero (the horn's offset; servo angle 0 is the centre tick,
+2048) and whether the servo turns the other way from the joint.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass
 
 from ..feedback import PanTiltLimits
 from .dynamixel_sim import (
@@ -23,8 +30,8 @@ from .dynamixel_sim import (
     PROFILE_ACCELERATION,
     PROFILE_VELOCITY,
     PROFILE_VELOCITY_DPS,
+    TICKS_PER_REV,
     TORQUE_ENABLE,
-    deg_to_ticks,
     ticks_to_deg,
 )
 from .errors import DriverError
@@ -33,17 +40,59 @@ POSITION_MODE = 3
 PROFILE_ACCELERATION_DPS2 = 214.577 * 360.0 / 3600.0  # one unit (214.577 rev/min^2) in deg/s^2
 HOME_TIMEOUT_S = 5.0
 HOME_TOLERANCE_DEG = 1.0
+TRANSACTION_ATTEMPTS = 3
+RETRYABLE_RESULTS = (-3001, -3002)  # dynamixel-sdk COMM_RX_TIMEOUT, COMM_RX_CORRUPT
+SERVO_RANGE_DEG = (-180.0, 180.0 - 360.0 / TICKS_PER_REV)  # ticks 0-4095 in position mode
+
+
+@dataclass(frozen=True)
+class ServoMounting:
+    """How a servo sits in the mount: servo angle = zero_deg + (-1 if reversed) * joint angle."""
+
+    zero_deg: float = 0.0
+    reversed: bool = False
+
+    def to_servo_deg(self, joint_deg: float) -> float:
+        return self.zero_deg + (-joint_deg if self.reversed else joint_deg)
+
+    def to_joint_deg(self, servo_deg: float) -> float:
+        offset = servo_deg - self.zero_deg
+        return -offset if self.reversed else offset
+
+
+def _ticks(servo_deg: float) -> float:
+    return TICKS_PER_REV / 2 + servo_deg * TICKS_PER_REV / 360.0
 
 
 class DynamixelPanTilt:
     name = "dynamixel"
 
-    def __init__(self, port: str, baud: int, pan_id: int, tilt_id: int, limits: PanTiltLimits) -> None:
+    def __init__(
+        self,
+        port: str,
+        baud: int,
+        pan_id: int,
+        tilt_id: int,
+        limits: PanTiltLimits,
+        pan_mounting: ServoMounting = ServoMounting(),
+        tilt_mounting: ServoMounting = ServoMounting(),
+    ) -> None:
         if pan_id == tilt_id:
             raise DriverError(f"pan and tilt servos need different IDs (both are {pan_id})")
         self.port_name, self.baud = port, baud
         self.ids = {"pan": pan_id, "tilt": tilt_id}
-        self.limits = limits
+        self._limits = limits
+        self._settings_stale = False
+        self.mounting = {"pan": pan_mounting, "tilt": tilt_mounting}
+        for joint in self.ids:
+            lo, hi = self._servo_range_deg(joint)
+            if lo < SERVO_RANGE_DEG[0] or hi > SERVO_RANGE_DEG[1]:
+                raise DriverError(
+                    f"{joint} joint limits with {joint}_servo_zero_deg {self.mounting[joint].zero_deg:g} "
+                    f"need "
+                    f"servo angles {lo:g} to {hi:g} deg; a servo in position mode turns "
+                    f"{SERVO_RANGE_DEG[0]:g} to {SERVO_RANGE_DEG[1]:g}"
+                )
         self.torque_on = False
         self.pan_deg = math.nan
         self.tilt_deg = math.nan
@@ -62,25 +111,40 @@ class DynamixelPanTilt:
                 f"Dynamixel ID {servo_id}: {what} refused: {self._packet.getRxPacketError(error)}"
             )
 
+    def _transact(self, call, *args):
+        """One request and its status packet, sent again (it is idempotent) when the status is
+        lost or garbled: a single dropped reply on a noisy bus or a busy host is not a fault."""
+        for _ in range(TRANSACTION_ATTEMPTS - 1):
+            reply = call(self._port, *args)
+            if reply[-2] not in RETRYABLE_RESULTS:
+                return reply
+        return call(self._port, *args)
+
     def _write(self, servo_id: int, item: tuple[int, int], value: int) -> None:
         address, size = item
         write = {1: self._packet.write1ByteTxRx, 4: self._packet.write4ByteTxRx}[size]
-        result, error = write(self._port, servo_id, address, value & 0xFFFFFFFF)
+        result, error = self._transact(write, servo_id, address, value & 0xFFFFFFFF)
         self._check(servo_id, result, error, f"write {address}")
 
     def _read4(self, servo_id: int, item: tuple[int, int]) -> int:
-        value, result, error = self._packet.read4ByteTxRx(self._port, servo_id, item[0])
+        value, result, error = self._transact(self._packet.read4ByteTxRx, servo_id, item[0])
         self._check(servo_id, result, error, f"read {item[0]}")
         return value - (1 << 32) if value >= 1 << 31 else value
 
-    def _tick_limits(self, joint: str) -> tuple[int, int]:
+    def _servo_range_deg(self, joint: str) -> tuple[float, float]:
+        """The servo angles the joint limits allow, low to high (a reversed servo swaps them)."""
         lo, hi = (
             (self.limits.pan_min_deg, self.limits.pan_max_deg)
             if joint == "pan"
             else (self.limits.tilt_min_deg, self.limits.tilt_max_deg)
         )
+        a, b = self.mounting[joint].to_servo_deg(lo), self.mounting[joint].to_servo_deg(hi)
+        return min(a, b), max(a, b)
+
+    def _tick_limits(self, joint: str) -> tuple[int, int]:
+        lo, hi = self._servo_range_deg(joint)
         # Round inward so the servo's limit never lies outside the joint limit.
-        return math.ceil(deg_to_ticks(lo) - 1e-9), math.floor(deg_to_ticks(hi) + 1e-9)
+        return math.ceil(_ticks(lo) - 1e-9), math.floor(_ticks(hi) + 1e-9)
 
     # -- driver interface --------------------------------------------------
     def open(self) -> None:
@@ -99,23 +163,39 @@ class DynamixelPanTilt:
         if not opened:
             raise DriverError(f"Dynamixel: cannot open {self.port_name} at {self.baud} baud")
         for joint, servo_id in self.ids.items():
-            _, result, error = self._packet.ping(self._port, servo_id)
+            _, result, error = self._transact(self._packet.ping, servo_id)
             self._check(servo_id, result, error, f"ping ({joint} servo)")
+        self._write_settings()
+        self.read_position()
+        self.torque_enable()
+
+    @property
+    def limits(self) -> PanTiltLimits:
+        return self._limits
+
+    @limits.setter
+    def limits(self, limits: PanTiltLimits) -> None:
+        """New limits (a run-time parameter change): written into the servos before the next goal."""
+        if limits != self._limits:
+            self._limits = limits
+            self._settings_stale = True
+
+    def _write_settings(self) -> None:
+        """Position mode, limits and motion profile; torque off (EEPROM items are locked while it is on)."""
+        for joint, servo_id in self.ids.items():
             self._write(servo_id, TORQUE_ENABLE, 0)
             self._write(servo_id, OPERATING_MODE, POSITION_MODE)
             lo, hi = self._tick_limits(joint)
             self._write(servo_id, MIN_POSITION_LIMIT, lo)
             self._write(servo_id, MAX_POSITION_LIMIT, hi)
             self._write(
-                servo_id, PROFILE_VELOCITY, max(1, int(self.limits.max_speed_dps / PROFILE_VELOCITY_DPS))
+                servo_id, PROFILE_VELOCITY, max(1, int(self._limits.max_speed_dps / PROFILE_VELOCITY_DPS))
             )
-            accel = self.limits.max_accel_dps2
+            accel = self._limits.max_accel_dps2
             units = 0 if math.isinf(accel) else max(1, int(accel / PROFILE_ACCELERATION_DPS2))
             self._write(servo_id, PROFILE_ACCELERATION, units)
-        self.read_position()
-        for servo_id in self.ids.values():
-            self._write(servo_id, TORQUE_ENABLE, 1)
-        self.torque_on = True
+        self.torque_on = False
+        self._settings_stale = False
 
     def goal_ticks(self, pan_deg: float, tilt_deg: float) -> tuple[int, int] | None:
         """The goal positions for a command: inside the joint limits, or None for a non-finite command."""
@@ -125,12 +205,17 @@ class DynamixelPanTilt:
         ticks = []
         for joint, deg in (("pan", pan_deg), ("tilt", tilt_deg)):
             lo, hi = self._tick_limits(joint)
-            ticks.append(min(max(deg_to_ticks(deg), lo), hi))
+            ticks.append(min(max(round(_ticks(self.mounting[joint].to_servo_deg(deg))), lo), hi))
         return ticks[0], ticks[1]
 
     def command(self, pan_deg: float, tilt_deg: float) -> None:
         from dynamixel_sdk import GroupSyncWrite
 
+        if self._settings_stale and self.torque_on:
+            # The servos hold still for the few milliseconds without torque: a mount
+            # whose goals reach past its old limits would otherwise be refused them.
+            self._write_settings()
+            self.torque_enable()
         goals = self.goal_ticks(pan_deg, tilt_deg)
         if goals is None or not self.torque_on:
             return
@@ -145,8 +230,10 @@ class DynamixelPanTilt:
         self.goals_sent.append(goals)
 
     def read_position(self) -> tuple[float, float]:
-        self.pan_deg = ticks_to_deg(self._read4(self.ids["pan"], PRESENT_POSITION))
-        self.tilt_deg = ticks_to_deg(self._read4(self.ids["tilt"], PRESENT_POSITION))
+        self.pan_deg, self.tilt_deg = (
+            self.mounting[joint].to_joint_deg(ticks_to_deg(self._read4(self.ids[joint], PRESENT_POSITION)))
+            for joint in ("pan", "tilt")
+        )
         return self.pan_deg, self.tilt_deg
 
     def safe_stop(self) -> None:

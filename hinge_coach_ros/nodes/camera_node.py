@@ -1,10 +1,11 @@
 """camera_node: owns the capture source and the pose model; publishes the 3D skeleton.
 
-Skeleton sources ('session', 'synthetic') play landmarks at their frame rate.
-Frame sources ('realsense', 'recording', 'video', 'topics') go through the
-camera pipeline: BlazePose, depth lifting, one-euro filter. Capture runs in
-its own thread and only the newest frame is kept, so frames are dropped, not
-queued, when processing falls behind. Heavy images stay in this process,
+Skeleton sources ('session', and 'synthetic' with synthetic_render 'skeleton')
+play landmarks at their frame rate. Frame sources ('realsense', 'recording',
+'video', 'topics', and 'synthetic' rendered as RGB-D) go through the camera
+pipeline: BlazePose, depth lifting, one-euro filter. Capture runs in its own
+thread and only the newest frame is kept, so frames are dropped, not queued,
+when processing falls behind. Heavy images stay in this process,
 republished under the realsense-ros names only at ``images_rate_hz``.
 """
 
@@ -24,16 +25,23 @@ from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 from std_msgs.msg import ColorRGBA, Header
 from visualization_msgs.msg import Marker, MarkerArray
 
-from ..athlete import AthleteSpec, generate
+from ..athlete import AthleteSpec, CameraPlacement, generate, parse_fault
 from ..kernels import deproject_depth
 from ..landmarks import BONES, INDEX, empty_skeleton
 from ..messages import back_profile_to_cloud, colored_cloud, skeleton_to_cloud
 from ..session_io import SkeletonStream, embedded_session_path, read_session
-from ..sources import Frame, Intrinsics, LatestFrame, RealSenseSource, SourceError, VideoSource
+from ..sources import (
+    Frame,
+    Intrinsics,
+    LatestFrame,
+    RealSenseSource,
+    SourceError,
+    SyntheticCamera,
+    VideoSource,
+)
 from .common import SENSOR_QOS, declare_schema, run_node
 
 FRAME_ID = "camera_color_optical_frame"
-SKELETON_SOURCES = ("session", "synthetic")
 # realsense-ros names (relative, so they sit under the station's namespace).
 COLOR_TOPIC = "camera/color/image_raw"
 COLOR_INFO_TOPIC = "camera/color/camera_info"
@@ -43,18 +51,47 @@ POINTS_TOPIC = "camera/depth/color/points"
 CLOUD_STRIDE = 4  # every 4th pixel: 160x120 points, enough to see the person and the floor in RViz
 
 
+def plays_skeleton(params: dict[str, Any]) -> bool:
+    """Whether the source gives landmarks directly (no pose model, no images)."""
+    return params["source"] == "session" or (
+        params["source"] == "synthetic" and params["synthetic_render"] == "skeleton"
+    )
+
+
+def synthetic_spec(params: dict[str, Any]) -> AthleteSpec:
+    """The synthetic athlete the parameters describe; SourceError naming a bad fault."""
+    faults: dict[int, dict[str, float]] = {}
+    try:
+        for text in str(params["synthetic_faults"]).split():
+            rep, fault_id, magnitude = parse_fault(text)
+            faults.setdefault(rep, {})[fault_id] = magnitude
+        return AthleteSpec(
+            preset=params["synthetic_preset"],
+            reps=params["synthetic_reps"],
+            faults=faults,
+            camera=CameraPlacement(view=params["synthetic_view"]),
+        )
+    except ValueError as exc:
+        raise SourceError(f"camera_node.synthetic_faults: {exc}") from None
+
+
 def load_stream(params: dict[str, Any]) -> SkeletonStream:
     """The skeleton frames the parameters ask for; SessionFileError on a bad file."""
     if params["source"] == "synthetic":
-        session = generate(AthleteSpec(preset=params["synthetic_preset"], reps=params["synthetic_reps"]))
+        session = generate(synthetic_spec(params))
         return SkeletonStream(session.fps, FRAME_ID, session.up_optical, session.times_s, session.landmarks)
     path = params["session_file"] or str(embedded_session_path())
     return read_session(path)
 
 
-def open_frame_source(params: dict[str, Any]) -> tuple[RealSenseSource | VideoSource, float | None, bool]:
+def open_frame_source(
+    params: dict[str, Any],
+) -> tuple[RealSenseSource | VideoSource | SyntheticCamera, float | None, bool]:
     """(source, pace in fps for files, reconnect on loss); SourceError names what was looked for."""
     source = params["source"]
+    if source == "synthetic":
+        camera = SyntheticCamera(synthetic_spec(params), loop=params["loop"])
+        return camera, camera.fps, True
     if source == "realsense":
         rs = RealSenseSource(
             serial=params["serial"], width=params["width_px"], height=params["height_px"], fps=params["fps"]
@@ -67,7 +104,8 @@ def open_frame_source(params: dict[str, Any]) -> tuple[RealSenseSource | VideoSo
         return rs, float(params["fps"]), False
     if not params["video_file"]:
         raise SourceError("source 'video' needs video_file: a video path or a webcam index such as '0'")
-    video = VideoSource(params["video_file"])
+    rotation = params["video_rotation"]
+    video = VideoSource(params["video_file"], rotate_deg=None if rotation == "auto" else int(rotation))
     return video, (video.fps if not params["video_file"].isdigit() else None), False
 
 
@@ -92,8 +130,13 @@ class CameraNode(Node):
         self._diag_pub = self.create_publisher(DiagnosticArray, "diagnostics", 10)
         self.create_timer(1.0, self._publish_diagnostics)
         source = self.params["source"]
-        if source in SKELETON_SOURCES:
-            self.stream = load_stream(self.params)
+        if plays_skeleton(self.params):
+            try:
+                self.stream = load_stream(self.params)
+            except SourceError as exc:
+                self.get_logger().error(str(exc))
+                self._end(f"error: {exc}")
+                return
             self._index = 0
             self._tick_timer = None
             self._start_timer = self.create_timer(float(self.params["start_delay_s"]) or 1e-3, self._start)
@@ -285,6 +328,14 @@ class CameraNode(Node):
             values["frames_dropped"] = str(self.capture.dropped)
         if self._pose_ms:
             values["inference_ms"] = f"{np.mean(self._pose_ms):.1f}"
+        if (
+            self.pipeline is not None
+            and self.capture is not None
+            and isinstance(self.capture.source, VideoSource)
+        ):
+            values["video_rotation_deg"] = str(self.capture.source.rotation_deg)
+            # How far from side-on the camera looks: beyond 60 deg no hinge angles.
+            values["view_yaw_deg"] = f"{self.pipeline.sagittal_lift.view_yaw_deg:.0f}"
         level = DiagnosticStatus.ERROR if self.device_state.startswith("error") else DiagnosticStatus.OK
         if self.device_state.startswith("reconnecting"):
             level = DiagnosticStatus.WARN
