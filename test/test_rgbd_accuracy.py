@@ -19,8 +19,9 @@ def results():
     return {mode: score_rgbd([capture], mode) for mode in MODES}
 
 
-# mode -> angle -> bound (deg; COM offset in mm). Measured on this session:
-# offline 1.0 / 2.7 / 2.5 / 2.9 / 12, live 1.7 / 3.7 / 2.9 / 3.5 / 13.
+# mode -> angle -> bound (deg; COM offset in mm). Measured on this session (trunk, hip,
+# knee, head-neck, COM): offline 1.05 / 2.95 / 2.74 / 2.29 / 13.4, lag 25 ms;
+# live 1.72 / 3.88 / 3.06 / 2.72 / 13.8, lag 61 ms.
 BOUNDS = {
     "offline": {
         "trunk_inclination_deg": 1.8,
