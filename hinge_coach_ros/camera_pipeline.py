@@ -31,6 +31,11 @@ SURFACE_TO_JOINT_M = 0.04
 FALLBACK_CONFIDENCE = 0.5  # confidence factor of a joint placed by the model's depth
 NOMINAL_DISTANCE_M = 3.0  # where an RGB-only skeleton is put in front of the camera
 BACK_STATIONS = 24  # dorsal-edge samples from hips to ear: about 2 cm apart on an adult
+# The back of the head: stations on a line through the ear along the trunk, from below the ear
+# to beyond it, in shoulder-to-ear lengths (the skull's back reaches about half of that
+# below and above the ear); about 1 cm apart on an adult.
+HEAD_SCAN_SPAN = (-0.4, 0.8)
+HEAD_STATIONS = 12
 FLOOR_STRIDE = 8  # floor fit on every 8th pixel: 80x60 points
 FLOOR_MAX_TILT_DEG = 35.0  # a station camera is mounted roughly level; walls are rejected
 CAMERA_UP = np.array([0.0, -1.0, 0.0])  # optical frame: y points down
@@ -100,7 +105,8 @@ def _pixel_mid(pose: PoseResult, part: str) -> np.ndarray | None:
 
 
 def extract_back(pose: PoseResult, depth_m: np.ndarray, intrinsics: Intrinsics) -> BackProfile | None:
-    """The dorsal edge from hips to ear, scanned away from the way the toes point."""
+    """The dorsal edge from hips to ear, scanned away from the way the toes point, and the back
+    of the head scanned across the trunk from a line through the ear (``HEAD_SCAN_SPAN``)."""
     hip, shoulder, ear = _pixel_mid(pose, "hip"), _pixel_mid(pose, "shoulder"), _pixel_mid(pose, "ear")
     heel, toe = _pixel_mid(pose, "heel"), _pixel_mid(pose, "foot_index")
     if hip is None or shoulder is None or ear is None or heel is None or toe is None or toe[0] == heel[0]:
@@ -108,16 +114,38 @@ def extract_back(pose: PoseResult, depth_m: np.ndarray, intrinsics: Intrinsics) 
     axis = np.stack([hip, shoulder, ear])
     mask = (pose.mask > 0.5).astype(np.uint8) if pose.mask is not None else None
     k = (intrinsics.fx, intrinsics.fy, intrinsics.cx, intrinsics.cy)
+    facing_x = 1.0 if toe[0] > heel[0] else -1.0
     _, _, points, valid, stations = back_profile(
-        depth_m,
-        k,
-        axis,
-        1.0 if toe[0] > heel[0] else -1.0,
-        depth_scale=1.0,
-        stations=BACK_STATIONS,
-        mask=mask,
+        depth_m, k, axis, facing_x, depth_scale=1.0, stations=BACK_STATIONS, mask=mask, holes_in_mask=True
     )
-    return BackProfile(points, valid, station_fractions(stations, axis))
+    fractions = station_fractions(stations, axis)
+    # The stations between shoulder and ear scan the nape, not the back of the skull: the ear
+    # sits near the head's centre, and the dowel touches the skull where it lies farthest back
+    # across the trunk, at or above the ear's level. A line through the ear parallel to the
+    # trunk, scanned the same way (perpendicular to its first segment: the trunk's), samples
+    # the skull's outline densely around that point; scans that start off the head find no edge.
+    trunk = shoulder - hip
+    neck_px = float(np.linalg.norm(ear - shoulder))
+    norm = float(np.linalg.norm(trunk))
+    if norm > 1e-6 and neck_px > 1e-6:
+        along = trunk / norm
+        head_axis = np.stack(
+            [ear + HEAD_SCAN_SPAN[0] * neck_px * along, ear + HEAD_SCAN_SPAN[1] * neck_px * along]
+        )
+        _, _, head_points, head_valid, head_stations = back_profile(
+            depth_m,
+            k,
+            head_axis,
+            facing_x,
+            depth_scale=1.0,
+            stations=HEAD_STATIONS,
+            mask=mask,
+            holes_in_mask=True,
+        )
+        points = np.vstack([points, head_points])
+        valid = np.concatenate([valid, head_valid])
+        fractions = np.concatenate([fractions, station_fractions(head_stations, axis)])
+    return BackProfile(points, valid, fractions)
 
 
 def extract_back_rgb(pose: PoseResult, image_hw: tuple[int, int], lift: SagittalLift) -> BackProfile | None:
