@@ -36,6 +36,11 @@ BACK_STATIONS = 24  # dorsal-edge samples from hips to ear: about 2 cm apart on 
 # below and above the ear); about 1 cm apart on an adult.
 HEAD_SCAN_SPAN = (-0.4, 0.8)
 HEAD_STATIONS = 12
+# An arm or hand nearer the camera than the back hides the back's rim: an edge this far in
+# front of the farthest depth its scan passed is dropped (the near arm in the dowel drill is
+# 20-30 cm in front of the rim; depth noise is about 2.5 cm at 3 m, so a scan's farthest
+# depth reads about 6 cm beyond the rim's).
+OCCLUSION_STEP_M = 0.10
 FLOOR_STRIDE = 8  # floor fit on every 8th pixel: 80x60 points
 FLOOR_MAX_TILT_DEG = 35.0  # a station camera is mounted roughly level; walls are rejected
 CAMERA_UP = np.array([0.0, -1.0, 0.0])  # optical frame: y points down
@@ -104,19 +109,13 @@ def _pixel_mid(pose: PoseResult, part: str) -> np.ndarray | None:
     return pose.pixels[left] if vis_l >= vis_r else pose.pixels[right]
 
 
-def extract_back(pose: PoseResult, depth_m: np.ndarray, intrinsics: Intrinsics) -> BackProfile | None:
-    """The dorsal edge from hips to ear, scanned away from the way the toes point, and the back
-    of the head scanned across the trunk from a line through the ear (``HEAD_SCAN_SPAN``)."""
-    hip, shoulder, ear = _pixel_mid(pose, "hip"), _pixel_mid(pose, "shoulder"), _pixel_mid(pose, "ear")
-    heel, toe = _pixel_mid(pose, "heel"), _pixel_mid(pose, "foot_index")
-    if hip is None or shoulder is None or ear is None or heel is None or toe is None or toe[0] == heel[0]:
-        return None
-    axis = np.stack([hip, shoulder, ear])
-    mask = (pose.mask > 0.5).astype(np.uint8) if pose.mask is not None else None
-    k = (intrinsics.fx, intrinsics.fy, intrinsics.cx, intrinsics.cy)
-    facing_x = 1.0 if toe[0] > heel[0] else -1.0
-    _, _, points, valid, stations = back_profile(
-        depth_m, k, axis, facing_x, depth_scale=1.0, stations=BACK_STATIONS, mask=mask, holes_in_mask=True
+def _scan_back(
+    depth: np.ndarray, k: tuple[float, float, float, float], axis: np.ndarray, facing_x: float, **scan
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(edge_uv, points, valid, fractions) of the stations hips -> shoulders -> ear, then of the
+    back of the head; ``scan`` goes to the ``back_profile`` kernel."""
+    edge_uv, _, points, valid, stations = back_profile(
+        depth, k, axis, facing_x, depth_scale=1.0, stations=BACK_STATIONS, **scan
     )
     fractions = station_fractions(stations, axis)
     # The stations between shoulder and ear scan the nape, not the back of the skull: the ear
@@ -124,27 +123,48 @@ def extract_back(pose: PoseResult, depth_m: np.ndarray, intrinsics: Intrinsics) 
     # across the trunk, at or above the ear's level. A line through the ear parallel to the
     # trunk, scanned the same way (perpendicular to its first segment: the trunk's), samples
     # the skull's outline densely around that point; scans that start off the head find no edge.
-    trunk = shoulder - hip
+    hip, shoulder, ear = axis
     neck_px = float(np.linalg.norm(ear - shoulder))
-    norm = float(np.linalg.norm(trunk))
-    if norm > 1e-6 and neck_px > 1e-6:
-        along = trunk / norm
-        head_axis = np.stack(
-            [ear + HEAD_SCAN_SPAN[0] * neck_px * along, ear + HEAD_SCAN_SPAN[1] * neck_px * along]
+    trunk_px = float(np.linalg.norm(shoulder - hip))
+    if trunk_px > 1e-6 and neck_px > 1e-6:
+        along = (shoulder - hip) / trunk_px
+        head_axis = np.stack([ear + span * neck_px * along for span in HEAD_SCAN_SPAN])
+        # No occlusion test across the head: the skull is rounder than the trunk and its rim is
+        # hair without depth, so the last depth before the rim often lies well in front of the
+        # farthest one passed; on the rendered dowel drill the test dropped the skull's rim
+        # stations and doubled the head-gap error.
+        head_scan = {key: value for key, value in scan.items() if key != "occlusion_step_m"}
+        head_uv, _, head_points, head_valid, head_stations = back_profile(
+            depth, k, head_axis, facing_x, depth_scale=1.0, stations=HEAD_STATIONS, **head_scan
         )
-        _, _, head_points, head_valid, head_stations = back_profile(
-            depth_m,
-            k,
-            head_axis,
-            facing_x,
-            depth_scale=1.0,
-            stations=HEAD_STATIONS,
-            mask=mask,
-            holes_in_mask=True,
-        )
+        edge_uv = np.vstack([edge_uv, head_uv])
         points = np.vstack([points, head_points])
         valid = np.concatenate([valid, head_valid])
         fractions = np.concatenate([fractions, station_fractions(head_stations, axis)])
+    return edge_uv, points, valid, fractions
+
+
+def extract_back(pose: PoseResult, depth_m: np.ndarray, intrinsics: Intrinsics) -> BackProfile | None:
+    """The dorsal edge from hips to ear, scanned away from the way the toes point, and the back
+    of the head scanned across the trunk from a line through the ear (``HEAD_SCAN_SPAN``).
+
+    Holes inside the person mask (dark hair) do not end a scan, and a station whose edge is an
+    arm or hand in front of the back's rim is dropped (``OCCLUSION_STEP_M``).
+    """
+    hip, shoulder, ear = _pixel_mid(pose, "hip"), _pixel_mid(pose, "shoulder"), _pixel_mid(pose, "ear")
+    heel, toe = _pixel_mid(pose, "heel"), _pixel_mid(pose, "foot_index")
+    if hip is None or shoulder is None or ear is None or heel is None or toe is None or toe[0] == heel[0]:
+        return None
+    mask = (pose.mask > 0.5).astype(np.uint8) if pose.mask is not None else None
+    _, points, valid, fractions = _scan_back(
+        depth_m,
+        (intrinsics.fx, intrinsics.fy, intrinsics.cx, intrinsics.cy),
+        np.stack([hip, shoulder, ear]),
+        1.0 if toe[0] > heel[0] else -1.0,
+        mask=mask,
+        holes_in_mask=True,
+        occlusion_step_m=OCCLUSION_STEP_M,
+    )
     return BackProfile(points, valid, fractions)
 
 
@@ -166,20 +186,17 @@ def extract_back_rgb(pose: PoseResult, image_hw: tuple[int, int], lift: Sagittal
     h, w = image_hw
     person = pose.mask > 0.5
     flat = np.where(person, np.float32(1.0), np.float32(0.0))
-    axis = np.stack([hip, shoulder, ear])
-    edge_uv, _, _, valid, stations = back_profile(
+    edge_uv, _, valid, fractions = _scan_back(
         flat,
         (float(max(h, w)), float(max(h, w)), 0.5 * w, 0.5 * h),
-        axis,
+        np.stack([hip, shoulder, ear]),
         1.0 if toe[0] > heel[0] else -1.0,
-        depth_scale=1.0,
-        stations=BACK_STATIONS,
         mask=person.astype(np.uint8),
     )
     points = lift.place(edge_uv)
     if points is None:
         return None
-    return BackProfile(points, valid, station_fractions(stations, axis))
+    return BackProfile(points, valid, fractions)
 
 
 def floor_up(depth_m: np.ndarray, intrinsics: Intrinsics, person: np.ndarray | None) -> np.ndarray | None:

@@ -416,6 +416,7 @@ def back_profile(
     max_depth_m: float = 10.0,
     distortion=None,
     holes_in_mask: bool = False,
+    occlusion_step_m: float = math.inf,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Dorsal edge at each station; the C++ docstring has the contract.
 
@@ -438,6 +439,8 @@ def back_profile(
         raise ValueError("max_hole_px must be at least 0")
     if not (math.isfinite(depth_jump_m) and depth_jump_m > 0):
         raise ValueError("depth_jump_m must be a positive number of metres")
+    if not occlusion_step_m > 0:
+        raise ValueError("occlusion_step_m must be a positive number of metres (inf: off)")
     _check_depth_range(min_depth_m, max_depth_m)
     msk = _mask(mask, arr.shape)
     k_count = stations
@@ -493,6 +496,9 @@ def back_profile(
     found = ended & background[k, np.minimum(stop, max_scan_px - 1)] & (edge >= 0)
     e = np.maximum(edge, 0)
     ez = z[k, e]
+    # The farthest usable depth up to the edge (the edge is the last usable pixel before the end).
+    far = np.maximum.accumulate(np.where(usable, z, -np.inf), axis=1)[k, e]
+    found &= ~(ez < far - occlusion_step_m)
     if mask_holes:
         # The edge pixel is the last one before the end (holes in the mask are the person),
         # at the last usable depth.

@@ -733,7 +733,7 @@ py::tuple back_profile(const py::object& depth_obj, const py::object& intrinsics
                        double facing_x, const py::object& depth_scale, int stations,
                        const py::object& mask_obj, int max_scan_px, int max_hole_px,
                        double depth_jump_m, double min_depth_m, double max_depth_m,
-                       const py::object& distortion, bool holes_in_mask) {
+                       const py::object& distortion, bool holes_in_mask, double occlusion_step_m) {
   const DepthImage img = parse_depth(depth_obj, depth_scale);
   const Camera cam = parse_camera(intrinsics, distortion);
   if (axis_uv.ndim() != 2 || axis_uv.shape(1) != 2 || axis_uv.shape(0) < 2)
@@ -747,6 +747,8 @@ py::tuple back_profile(const py::object& depth_obj, const py::object& intrinsics
   if (max_hole_px < 0) throw std::invalid_argument("max_hole_px must be at least 0");
   if (!(std::isfinite(depth_jump_m) && depth_jump_m > 0))
     throw std::invalid_argument("depth_jump_m must be a positive number of metres");
+  if (!(occlusion_step_m > 0))  // NaN fails too; infinity switches the test off
+    throw std::invalid_argument("occlusion_step_m must be a positive number of metres (inf: off)");
   check_depth_range(min_depth_m, max_depth_m);
   py::array mask_holder;
   const uint8_t* mask = parse_mask(mask_obj, img, mask_holder, "mask");
@@ -801,6 +803,7 @@ py::tuple back_profile(const py::object& depth_obj, const py::object& intrinsics
 
     bool have_edge = false, background = false;
     double edge_u = 0, edge_v = 0, edge_z = 0;
+    double far_z = -std::numeric_limits<double>::infinity();  // the farthest person depth so far
     int hole_run = 0;
     for (int i = 0; i < max_scan_px; ++i) {
       const double pu = std::floor(su + double(i) * bu + 0.5);
@@ -822,6 +825,7 @@ py::tuple back_profile(const py::object& depth_obj, const py::object& intrinsics
         edge_u = pu;
         edge_v = pv;
         edge_z = z;
+        far_z = std::max(far_z, z);
         hole_run = 0;
       } else if (mask_holes) {
         if (have_edge) {
@@ -834,6 +838,10 @@ py::tuple back_profile(const py::object& depth_obj, const py::object& intrinsics
       }
     }
     if (!(have_edge && background)) continue;
+    // Seen side-on, the back's rim is the farthest part of the trunk along the scan: an
+    // edge well in front of the depths passed on the way is something nearer the camera
+    // (an arm, a hand) hiding the rim, not the back.
+    if (edge_z < far_z - occlusion_step_m) continue;
     double x, y;
     pixel_ray(cam, edge_u, edge_v, x, y);
     edge_uv(k, 0) = edge_u;
@@ -909,6 +917,7 @@ points, no candidate with min_inliers inliers, or collinear inliers.)doc");
         py::arg("mask") = py::none(), py::arg("max_scan_px") = 200, py::arg("max_hole_px") = 6,
         py::arg("depth_jump_m") = 0.2, py::arg("min_depth_m") = 0.1, py::arg("max_depth_m") = 10.0,
         py::arg("distortion") = py::none(), py::arg("holes_in_mask") = false,
+        py::arg("occlusion_step_m") = std::numeric_limits<double>::infinity(),
         R"doc(Back-surface profile (the dorsal edge) from the aligned depth image.
 
 axis_uv: (M >= 2, 2) pixel polyline from tail to head: hip midpoint, shoulder
@@ -924,7 +933,10 @@ by more than depth_jump_m; holes (unusable depth) are skipped, but more than
 max_hole_px in a row also end the person (the depth shadow beside an edge). The
 dorsal edge is the last accepted pixel. holes_in_mask (with a mask): holes inside the
 mask are the person (dark hair gives no depth) and never end the scan; the edge is then
-the last person pixel, hole or not, deprojected at the last usable depth before it. A station is invalid when the scan leaves the
+the last person pixel, hole or not, deprojected at the last usable depth before it.
+occlusion_step_m: a station is invalid when its edge depth is more than this in front
+of the farthest usable person depth along its scan (an arm or hand nearer the camera
+covers the back's rim; default inf: never). A station is invalid when the scan leaves the
 image or runs max_scan_px steps without reaching the background, or finds no depth.
 Returns (edge_uv (K, 2) pixel, depth_m (K,), points (K, 3) metres in the camera
 optical frame, valid (K,) bool, station_uv (K, 2)); invalid stations are NaN. A NaN

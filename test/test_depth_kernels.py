@@ -425,6 +425,28 @@ def test_back_profile_crosses_holes_inside_the_mask_when_asked(impl):
 
 
 @pytest.mark.parametrize("impl", IMPLS)
+def test_back_profile_drops_stations_where_an_arm_hides_the_rim(impl):
+    """An arm 25 cm nearer the camera lies across the back's rim over part of the trunk."""
+    depth_m, mask, axis, back_px, a, b = _back_scene((320.0, 380.0), 60.0, 1.0)
+    v, u = np.mgrid[0:H, 0:W].astype(float)
+    rel_t = (u - axis[0][0]) * b[0] + (v - axis[0][1]) * b[1]
+    rel_s = (u - axis[0][0]) * a[0] + (v - axis[0][1]) * a[1]
+    arm = (rel_s > 60) & (rel_s < 100) & (rel_t > back_px(rel_s) - 10) & (rel_t < back_px(rel_s) + 8)
+    depth = np.where(arm, 2.25, depth_m)
+    person = ((mask > 0) | arm).astype(np.uint8)
+    plain = impl.back_profile(depth, INTR, axis[:2], 1.0, stations=9, mask=person)
+    result = impl.back_profile(depth, INTR, axis[:2], 1.0, stations=9, mask=person, occlusion_step_m=0.1)
+    assert plain[3].all()
+    hidden = plain[1] == 2.25  # without the test, the arm's outline is taken for the back
+    s_station = (result[4] - axis[0]) @ a
+    assert hidden.sum() >= 2 and ((s_station[hidden] > 55) & (s_station[hidden] < 105)).all()
+    assert not result[3][hidden].any()
+    assert result[3][~hidden].all()
+    for got, want in zip(result, plain):
+        np.testing.assert_array_equal(got[~hidden], want[~hidden])
+
+
+@pytest.mark.parametrize("impl", IMPLS)
 def test_back_profile_fails_safe(impl):
     depth_m, mask, axis, *_ = _back_scene((320.0, 380.0), 10.0, 1.0)
     cases = [
@@ -485,6 +507,7 @@ def test_back_profile_matches_reference_on_random_input(seed):
         max_depth_m=float(rng.uniform(2.6, 5.0)),
         distortion=_random_distortion(rng),
         holes_in_mask=bool(rng.random() < 0.5),
+        occlusion_step_m=float(rng.choice([np.inf, rng.uniform(0.005, 0.2)])),
     )
     got = kernels.back_profile(depth, INTR, axis, facing, **kwargs)
     ref = kernels_ref.back_profile(depth, INTR, axis, facing, **kwargs)
@@ -525,6 +548,8 @@ def test_bad_arguments_raise_value_error(impl):
         ("facing_x", lambda: impl.back_profile(d16, INTR, axis, 0.0)),
         ("stations", lambda: impl.back_profile(d16, INTR, axis, 1.0, stations=1)),
         ("depth_jump_m", lambda: impl.back_profile(d16, INTR, axis, 1.0, depth_jump_m=0.0)),
+        ("occlusion_step_m", lambda: impl.back_profile(d16, INTR, axis, 1.0, occlusion_step_m=float("nan"))),
+        ("occlusion_step_m", lambda: impl.back_profile(d16, INTR, axis, 1.0, occlusion_step_m=0.0)),
         ("mask", lambda: impl.back_profile(d16, INTR, axis, 1.0, mask=np.ones((10, 10), np.int8))),
     ]
     for match, call in bad:
