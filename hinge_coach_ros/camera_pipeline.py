@@ -165,7 +165,28 @@ def extract_back(pose: PoseResult, depth_m: np.ndarray, intrinsics: Intrinsics) 
         holes_in_mask=True,
         occlusion_step_m=OCCLUSION_STEP_M,
     )
-    return BackProfile(points, valid, fractions)
+    return BackProfile(points, _drop_in_front_of_back(points, valid, fractions), fractions)
+
+
+def _drop_in_front_of_back(points: np.ndarray, valid: np.ndarray, fractions: np.ndarray) -> np.ndarray:
+    """``valid`` without the trunk stations whose edge lies OCCLUSION_STEP_M or more in front
+    of the back's rim: an arm that covers a scan from its start to its end looks like an edge
+    to the kernel. The rim's depth runs straight along the trunk on any view (the back's
+    midline is a plane); its line is fitted by medians of pairwise slopes, which stand the
+    third or so of the stations an arm can cover in the dowel drill."""
+    trunk = np.where(valid & (fractions <= 1.0))[0]
+    if len(trunk) < 4:
+        return valid
+    f, z = fractions[trunk], points[trunk, 2]
+    i, j = np.triu_indices(len(trunk), 1)
+    apart = f[j] - f[i] > 1e-6
+    if not apart.any():
+        return valid
+    slope = float(np.median((z[j] - z[i])[apart] / (f[j] - f[i])[apart]))
+    offset = float(np.median(z - slope * f))
+    in_front = np.zeros_like(valid)
+    in_front[trunk] = z < offset + slope * f - OCCLUSION_STEP_M
+    return valid & ~in_front
 
 
 def extract_back_rgb(pose: PoseResult, image_hw: tuple[int, int], lift: SagittalLift) -> BackProfile | None:
