@@ -9,12 +9,13 @@ from hinge_coach_ros.dowel_accuracy import GAPS, format_run, measure_rendered
 def test_dowel_drill_gaps_from_depth_are_near_the_truth():
     """The dowel drill is the hard case: the near hand holds the dowel at the low back, the far
     hand behind the neck, the near arm crosses the back's rim, the hair gives no depth."""
-    spec = AthleteSpec(preset="dowel", reps=2, faults={2: {"rounded_back": 25.0}}, landmark_noise_m=0.0, tempo=1.5)
+    rounded = {2: {"rounded_back": 25.0}}
+    spec = AthleteSpec(preset="dowel", reps=2, faults=rounded, landmark_noise_m=0.0, tempo=1.5)
     run = measure_rendered(spec)
     print(format_run("dowel drill, side", run))
     seen = np.isfinite(run.measured_mm).all(axis=1)
     assert seen[run.rep_index > 0].mean() > 0.9
-    (clean, truth_c, got_c, *_), (rounded, truth_r, got_r, *_) = run.rep_medians()
+    (_, truth_c, got_c, *_), (_, truth_r, got_r, *_) = run.rep_medians()
     head, mid_back, lumbar = GAPS.index("head"), GAPS.index("mid_back"), GAPS.index("lumbar")
     # Per-rep medians (mm), truth / measured when written: head 0.9 / 0.0 and 26.1 / 32.4,
     # mid back 0.0 / 0.7 and 0.0 / 0.0, lumbar 38.8 / 41.2 and 35.6 / 37.5.
