@@ -50,6 +50,16 @@ OCCLUDED_FRACTION = 0.5  # a far-side joint measured less than this share of its
 FALLBACK_CONFIDENCE = 0.5  # confidence factor of a joint placed by the model's depth
 NOMINAL_DISTANCE_M = 3.0  # where an RGB-only skeleton is put in front of the camera
 BACK_STATIONS = 24  # dorsal-edge samples from hips to ear: about 2 cm apart on an adult
+# The back of the head: stations on a line through the ear along the trunk, from below the ear
+# to beyond it, in shoulder-to-ear lengths (the skull's back reaches about half of that
+# below and above the ear); about 1 cm apart on an adult.
+HEAD_SCAN_SPAN = (-0.4, 0.8)
+HEAD_STATIONS = 12
+# An arm or hand nearer the camera than the back hides the back's rim: an edge this far in
+# front of the farthest depth its scan passed is dropped (the near arm in the dowel drill is
+# 20-30 cm in front of the rim; depth noise is about 2.5 cm at 3 m, so a scan's farthest
+# depth reads about 6 cm beyond the rim's).
+OCCLUSION_STEP_M = 0.10
 FLOOR_STRIDE = 8  # floor fit on every 8th pixel: 80x60 points
 FLOOR_MAX_TILT_DEG = 35.0  # a station camera is mounted roughly level; walls are rejected
 CAMERA_UP = np.array([0.0, -1.0, 0.0])  # optical frame: y points down
@@ -156,25 +166,84 @@ def _pixel_mid(pose: PoseResult, part: str) -> np.ndarray | None:
     return pose.pixels[left] if vis_l >= vis_r else pose.pixels[right]
 
 
+def _scan_back(
+    depth: np.ndarray, k: tuple[float, float, float, float], axis: np.ndarray, facing_x: float, **scan
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(edge_uv, points, valid, fractions) of the stations hips -> shoulders -> ear, then of the
+    back of the head; ``scan`` goes to the ``back_profile`` kernel."""
+    edge_uv, _, points, valid, stations = back_profile(
+        depth, k, axis, facing_x, depth_scale=1.0, stations=BACK_STATIONS, **scan
+    )
+    fractions = station_fractions(stations, axis)
+    # The stations between shoulder and ear scan the nape, not the back of the skull: the ear
+    # sits near the head's centre, and the dowel touches the skull where it lies farthest back
+    # across the trunk, at or above the ear's level. A line through the ear parallel to the
+    # trunk, scanned the same way (perpendicular to its first segment: the trunk's), samples
+    # the skull's outline densely around that point; scans that start off the head find no edge.
+    hip, shoulder, ear = axis
+    neck_px = float(np.linalg.norm(ear - shoulder))
+    trunk_px = float(np.linalg.norm(shoulder - hip))
+    if trunk_px > 1e-6 and neck_px > 1e-6:
+        along = (shoulder - hip) / trunk_px
+        head_axis = np.stack([ear + span * neck_px * along for span in HEAD_SCAN_SPAN])
+        # No occlusion test across the head: the skull is rounder than the trunk and its rim is
+        # hair without depth, so the last depth before the rim often lies well in front of the
+        # farthest one passed; on the rendered dowel drill the test dropped the skull's rim
+        # stations and doubled the head-gap error.
+        head_scan = {key: value for key, value in scan.items() if key != "occlusion_step_m"}
+        head_uv, _, head_points, head_valid, head_stations = back_profile(
+            depth, k, head_axis, facing_x, depth_scale=1.0, stations=HEAD_STATIONS, **head_scan
+        )
+        edge_uv = np.vstack([edge_uv, head_uv])
+        points = np.vstack([points, head_points])
+        valid = np.concatenate([valid, head_valid])
+        fractions = np.concatenate([fractions, station_fractions(head_stations, axis)])
+    return edge_uv, points, valid, fractions
+
+
 def extract_back(pose: PoseResult, depth_m: np.ndarray, intrinsics: Intrinsics) -> BackProfile | None:
-    """The dorsal edge from hips to ear, scanned away from the way the toes point."""
+    """The dorsal edge from hips to ear, scanned away from the way the toes point, and the back
+    of the head scanned across the trunk from a line through the ear (``HEAD_SCAN_SPAN``).
+
+    Holes inside the person mask (dark hair) do not end a scan, and a station whose edge is an
+    arm or hand in front of the back's rim is dropped (``OCCLUSION_STEP_M``).
+    """
     hip, shoulder, ear = _pixel_mid(pose, "hip"), _pixel_mid(pose, "shoulder"), _pixel_mid(pose, "ear")
     heel, toe = _pixel_mid(pose, "heel"), _pixel_mid(pose, "foot_index")
     if hip is None or shoulder is None or ear is None or heel is None or toe is None or toe[0] == heel[0]:
         return None
-    axis = np.stack([hip, shoulder, ear])
     mask = (pose.mask > 0.5).astype(np.uint8) if pose.mask is not None else None
-    k = (intrinsics.fx, intrinsics.fy, intrinsics.cx, intrinsics.cy)
-    _, _, points, valid, stations = back_profile(
+    _, points, valid, fractions = _scan_back(
         depth_m,
-        k,
-        axis,
+        (intrinsics.fx, intrinsics.fy, intrinsics.cx, intrinsics.cy),
+        np.stack([hip, shoulder, ear]),
         1.0 if toe[0] > heel[0] else -1.0,
-        depth_scale=1.0,
-        stations=BACK_STATIONS,
         mask=mask,
+        holes_in_mask=True,
+        occlusion_step_m=OCCLUSION_STEP_M,
     )
-    return BackProfile(points, valid, station_fractions(stations, axis))
+    return BackProfile(points, _drop_in_front_of_back(points, valid, fractions), fractions)
+
+
+def _drop_in_front_of_back(points: np.ndarray, valid: np.ndarray, fractions: np.ndarray) -> np.ndarray:
+    """``valid`` without the trunk stations whose edge lies OCCLUSION_STEP_M or more in front
+    of the back's rim: an arm that covers a scan from its start to its end looks like an edge
+    to the kernel. The rim's depth runs straight along the trunk on any view (the back's
+    midline is a plane); its line is fitted by medians of pairwise slopes, which stand the
+    third or so of the stations an arm can cover in the dowel drill."""
+    trunk = np.where(valid & (fractions <= 1.0))[0]
+    if len(trunk) < 4:
+        return valid
+    f, z = fractions[trunk], points[trunk, 2]
+    i, j = np.triu_indices(len(trunk), 1)
+    apart = f[j] - f[i] > 1e-6
+    if not apart.any():
+        return valid
+    slope = float(np.median((z[j] - z[i])[apart] / (f[j] - f[i])[apart]))
+    offset = float(np.median(z - slope * f))
+    in_front = np.zeros_like(valid)
+    in_front[trunk] = z < offset + slope * f - OCCLUSION_STEP_M
+    return valid & ~in_front
 
 
 def extract_back_rgb(pose: PoseResult, image_hw: tuple[int, int], lift: SagittalLift) -> BackProfile | None:
@@ -195,20 +264,17 @@ def extract_back_rgb(pose: PoseResult, image_hw: tuple[int, int], lift: Sagittal
     h, w = image_hw
     person = pose.mask > 0.5
     flat = np.where(person, np.float32(1.0), np.float32(0.0))
-    axis = np.stack([hip, shoulder, ear])
-    edge_uv, _, _, valid, stations = back_profile(
+    edge_uv, _, valid, fractions = _scan_back(
         flat,
         (float(max(h, w)), float(max(h, w)), 0.5 * w, 0.5 * h),
-        axis,
+        np.stack([hip, shoulder, ear]),
         1.0 if toe[0] > heel[0] else -1.0,
-        depth_scale=1.0,
-        stations=BACK_STATIONS,
         mask=person.astype(np.uint8),
     )
     points = lift.place(edge_uv)
     if points is None:
         return None
-    return BackProfile(points, valid, station_fractions(stations, axis))
+    return BackProfile(points, valid, fractions)
 
 
 def floor_up(depth_m: np.ndarray, intrinsics: Intrinsics, person: np.ndarray | None) -> np.ndarray | None:

@@ -32,8 +32,12 @@ LUMBAR_SPAN = (0.08, 0.38)
 # skin lies at 0.04-0.12 of hip -> shoulder (the athlete model, neutral to
 # arched), and the hip-level station often meets the hands or the load.
 SACRUM_UP_TO = 0.15
+# The upper contact lies at least this far above the sacrum station (fraction of hip -> shoulder):
+# just above the sacrum the back curves into the lumbar hollow, and there a station a few mm
+# out of place (depth noise) would carry the dowel on a short lever, tilted by tens of degrees.
+CONTACT_MIN_SPAN = 0.25
 THORACIC_SPAN = (LUMBAR_SPAN[1], 1.0)  # the mid back: the thoracic region up to the shoulders
-HEAD_FROM = 0.5  # the back of the head: the upper half of shoulder -> ear
+HEAD_FROM = 0.85  # the back of the head: from just below the ear up
 # The body's sagittal plane (vertical, through the back's midline) is learned
 # from the back itself, only while it spans this far horizontally (a hinge):
 # an upright back is nearly vertical, so its points cannot give the plane's
@@ -45,6 +49,17 @@ PLANE_WEIGHT = 0.3  # weight of a new plane direction against the one learned so
 # Stations farther than this from the plane are not the back's midline (an arm
 # reaching behind the back, the far side of a prop): left out.
 OFF_PLANE_M = 0.05
+# A hand on the back (the drill's grip at the low back or behind the neck), a prop or a strap
+# sticks out behind the back's smooth profile (``drop_protrusions``): a station this far
+# behind the line through its neighbours (each within PROTRUSION_WINDOW of hip -> shoulder,
+# stations up to PROTRUSION_UP_TO judged) is not the back. The back bends far less over such
+# a span: the lumbar hollow is about 4 cm deep over 15-20 cm.
+PROTRUSION_M = 0.02
+PROTRUSION_WINDOW = 0.25
+PROTRUSION_UP_TO = 2.0  # trunk, neck (where the far hand holds) and skull
+# With one neighbour only (the other hidden by an arm): metres per hip -> shoulder length the
+# back may run behind it (steepest out of the lumbar hollow: about 3 cm over 0.12).
+PROTRUSION_SLOPE = 0.3
 STEADY_FRAMES = 5  # the gaps reported are the median of this many frames (1/6 s at 30 fps)
 
 
@@ -151,7 +166,8 @@ def measure(
     sacrum_i = trunk_idx[np.argmin(fractions[trunk_idx])]
     if fractions[sacrum_i] > SACRUM_UP_TO:
         return None  # nothing seen low enough to hold the dowel against
-    line = support_line(sag, int(sacrum_i), np.concatenate([trunk_idx, head_idx]))
+    upper = trunk_idx[fractions[trunk_idx] >= fractions[sacrum_i] + CONTACT_MIN_SPAN]
+    line = support_line(sag, int(sacrum_i), np.concatenate([upper, head_idx]))
     if line is None:
         return None
     gaps = line.gaps(sag)
@@ -164,6 +180,51 @@ def measure(
 
 
 NOT_SEEN = DowelMetrics(math.nan, math.nan, math.nan, math.nan)
+
+
+def drop_protrusions(sagittal: np.ndarray, ok: np.ndarray, fractions: np.ndarray) -> np.ndarray:
+    """``ok`` without the stations that stick out behind their neighbours along the back.
+
+    A station's excess is how far it lies behind the straight line joining the nearest kept
+    stations below and above it (each within PROTRUSION_WINDOW), or, with one of them only,
+    behind that one by more than the back's steepest run (PROTRUSION_SLOPE). The worst one
+    over PROTRUSION_M goes, then the rest are judged again, so a two-station hand goes too.
+    A curved back has almost no excess over so short a span (its hollows lie in front of the
+    line, its humps a few mm behind), nor has the skull between its stations about 1 cm apart
+    (all at fraction 2, kept in scan order): a far hand or elbow, a prop's end beyond it has.
+    """
+    keep = ok.copy()
+    trunk = np.where(ok & (fractions <= PROTRUSION_UP_TO))[0]
+    if len(trunk) < 3:
+        return keep
+    p = sagittal[trunk]
+    direction = np.linalg.svd(p - p.mean(axis=0))[2][0]
+    if direction[1] < 0:
+        direction = -direction  # up the back
+    behind = p @ np.array([-direction[1], direction[0]])
+    order = np.argsort(fractions[trunk], kind="stable")  # stations at the ear and beyond: in scan order
+    f, behind, trunk = fractions[trunk][order], behind[order], trunk[order]
+    alive = np.ones(len(trunk), dtype=bool)
+    while True:
+        live = np.where(alive)[0]
+        excess = np.full(len(live), -np.inf)
+        for j, mid in enumerate(live):
+            lo = live[j - 1] if j > 0 and f[mid] - f[live[j - 1]] <= PROTRUSION_WINDOW else None
+            hi = live[j + 1] if j + 1 < len(live) and f[live[j + 1]] - f[mid] <= PROTRUSION_WINDOW else None
+            if lo is not None and hi is not None and f[hi] > f[lo]:
+                t = (f[mid] - f[lo]) / (f[hi] - f[lo])
+                excess[j] = behind[mid] - ((1.0 - t) * behind[lo] + t * behind[hi])
+            elif lo is not None or hi is not None:
+                # One side seen (the other hidden by the arm): the back may run away from it
+                # by up to PROTRUSION_SLOPE.
+                nb = lo if lo is not None else hi
+                excess[j] = behind[mid] - behind[nb] - PROTRUSION_SLOPE * abs(f[mid] - f[nb])
+        worst = int(np.argmax(excess)) if len(excess) else 0
+        if len(excess) == 0 or excess[worst] <= PROTRUSION_M:
+            break
+        alive[live[worst]] = False
+        keep[trunk[live[worst]]] = False
+    return keep
 
 
 def sagittal_direction(points: np.ndarray, ok: np.ndarray, up: np.ndarray) -> np.ndarray | None:
@@ -247,4 +308,6 @@ class DowelMeter:
         lateral = back.points[ok] @ across
         in_plane = ok.copy()
         in_plane[ok] = np.abs(lateral - np.median(lateral)) < OFF_PLANE_M
-        return measure(back.points, in_plane, back.fractions, up, forward)
+        sagittal = np.stack([back.points @ forward, back.points @ up], axis=1)
+        on_back = drop_protrusions(sagittal, in_plane, back.fractions)
+        return measure(back.points, on_back, back.fractions, up, forward)

@@ -419,6 +419,8 @@ def back_profile(
     min_depth_m: float = 0.1,
     max_depth_m: float = 10.0,
     distortion=None,
+    holes_in_mask: bool = False,
+    occlusion_step_m: float = math.inf,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Dorsal edge at each station; the C++ docstring has the contract.
 
@@ -441,6 +443,8 @@ def back_profile(
         raise ValueError("max_hole_px must be at least 0")
     if not (math.isfinite(depth_jump_m) and depth_jump_m > 0):
         raise ValueError("depth_jump_m must be a positive number of metres")
+    if not occlusion_step_m > 0:
+        raise ValueError("occlusion_step_m must be a positive number of metres (inf: off)")
     _check_depth_range(min_depth_m, max_depth_m)
     msk = _mask(mask, arr.shape)
     k_count = stations
@@ -485,7 +489,8 @@ def back_profile(
     previous = np.concatenate([np.full((k_count, 1), -1), last_usable[:, :-1]], axis=1)
     z_previous = np.take_along_axis(z, np.maximum(previous, 0), axis=1)
     jump = usable & (previous >= 0) & (np.abs(z - z_previous) > depth_jump_m)
-    hole_run_too_long = on_scan & ~usable & (index - previous > max_hole_px)
+    mask_holes = holes_in_mask and msk is not None
+    hole_run_too_long = on_scan & ~usable & (index - previous > max_hole_px) & (not mask_holes)
     background = background_mask | jump | hole_run_too_long
     end = ~inside | background
     ended = end.any(axis=1)
@@ -494,7 +499,15 @@ def back_profile(
     edge = np.where(stop > 0, last_usable[k, np.maximum(stop - 1, 0)], -1)
     found = ended & background[k, np.minimum(stop, max_scan_px - 1)] & (edge >= 0)
     e = np.maximum(edge, 0)
-    eu, ev, ez = pu[k, e], pv[k, e], z[k, e]
+    ez = z[k, e]
+    # The farthest usable depth up to the edge (the edge is the last usable pixel before the end).
+    far = np.maximum.accumulate(np.where(usable, z, -np.inf), axis=1)[k, e]
+    found &= ~(ez < far - occlusion_step_m)
+    if mask_holes:
+        # The edge pixel is the last one before the end (holes in the mask are the person),
+        # at the last usable depth.
+        e = np.where(edge >= 0, np.maximum(stop - 1, 0), 0)
+    eu, ev = pu[k, e], pv[k, e]
     x, y = _pixel_ray(intr, dist, eu, ev)
     edge_uv[found] = np.stack([eu, ev], axis=1)[found]
     depth_m[found] = ez[found]

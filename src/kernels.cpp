@@ -736,7 +736,7 @@ py::tuple back_profile(const py::object& depth_obj, const py::object& intrinsics
                        double facing_x, const py::object& depth_scale, int stations,
                        const py::object& mask_obj, int max_scan_px, int max_hole_px,
                        double depth_jump_m, double min_depth_m, double max_depth_m,
-                       const py::object& distortion) {
+                       const py::object& distortion, bool holes_in_mask, double occlusion_step_m) {
   const DepthImage img = parse_depth(depth_obj, depth_scale);
   const Camera cam = parse_camera(intrinsics, distortion);
   if (axis_uv.ndim() != 2 || axis_uv.shape(1) != 2 || axis_uv.shape(0) < 2)
@@ -750,9 +750,14 @@ py::tuple back_profile(const py::object& depth_obj, const py::object& intrinsics
   if (max_hole_px < 0) throw std::invalid_argument("max_hole_px must be at least 0");
   if (!(std::isfinite(depth_jump_m) && depth_jump_m > 0))
     throw std::invalid_argument("depth_jump_m must be a positive number of metres");
+  if (!(occlusion_step_m > 0))  // NaN fails too; infinity switches the test off
+    throw std::invalid_argument("occlusion_step_m must be a positive number of metres (inf: off)");
   check_depth_range(min_depth_m, max_depth_m);
   py::array mask_holder;
   const uint8_t* mask = parse_mask(mask_obj, img, mask_holder, "mask");
+  // Holes inside the person mask are the person (dark hair and shiny fabric give no depth):
+  // they do not end the scan, and the edge may be one of them.
+  const bool mask_holes = holes_in_mask && mask != nullptr;
 
   const ssize_t k_count = stations;
   py::array_t<double> edge_uv_out({k_count, ssize_t(2)}), depth_out(k_count),
@@ -801,6 +806,7 @@ py::tuple back_profile(const py::object& depth_obj, const py::object& intrinsics
 
     bool have_edge = false, background = false;
     double edge_u = 0, edge_v = 0, edge_z = 0;
+    double far_z = -std::numeric_limits<double>::infinity();  // the farthest person depth so far
     int hole_run = 0;
     for (int i = 0; i < max_scan_px; ++i) {
       const double pu = std::floor(su + double(i) * bu + 0.5);
@@ -822,13 +828,23 @@ py::tuple back_profile(const py::object& depth_obj, const py::object& intrinsics
         edge_u = pu;
         edge_v = pv;
         edge_z = z;
+        far_z = std::max(far_z, z);
         hole_run = 0;
+      } else if (mask_holes) {
+        if (have_edge) {
+          edge_u = pu;  // still the person: the edge moves on, at the last depth seen
+          edge_v = pv;
+        }
       } else if (++hole_run > max_hole_px) {
         background = true;  // a long run without depth: the shadow past the edge
         break;
       }
     }
     if (!(have_edge && background)) continue;
+    // Seen side-on, the back's rim is the farthest part of the trunk along the scan: an
+    // edge well in front of the depths passed on the way is something nearer the camera
+    // (an arm, a hand) hiding the rim, not the back.
+    if (edge_z < far_z - occlusion_step_m) continue;
     double x, y;
     pixel_ray(cam, edge_u, edge_v, x, y);
     edge_uv(k, 0) = edge_u;
@@ -905,7 +921,8 @@ points, no candidate with min_inliers inliers, or collinear inliers.)doc");
         py::arg("facing_x"), py::arg("depth_scale") = py::none(), py::arg("stations") = 16,
         py::arg("mask") = py::none(), py::arg("max_scan_px") = 200, py::arg("max_hole_px") = 6,
         py::arg("depth_jump_m") = 0.2, py::arg("min_depth_m") = 0.1, py::arg("max_depth_m") = 10.0,
-        py::arg("distortion") = py::none(),
+        py::arg("distortion") = py::none(), py::arg("holes_in_mask") = false,
+        py::arg("occlusion_step_m") = std::numeric_limits<double>::infinity(),
         R"doc(Back-surface profile (the dorsal edge) from the aligned depth image.
 
 axis_uv: (M >= 2, 2) pixel polyline from tail to head: hip midpoint, shoulder
@@ -919,7 +936,12 @@ unit axis a. Along the scan a pixel is background (the scan ends) when the mask 
 given and is 0 there, or its usable depth differs from the last accepted person depth
 by more than depth_jump_m; holes (unusable depth) are skipped, but more than
 max_hole_px in a row also end the person (the depth shadow beside an edge). The
-dorsal edge is the last accepted pixel. A station is invalid when the scan leaves the
+dorsal edge is the last accepted pixel. holes_in_mask (with a mask): holes inside the
+mask are the person (dark hair gives no depth) and never end the scan; the edge is then
+the last person pixel, hole or not, deprojected at the last usable depth before it.
+occlusion_step_m: a station is invalid when its edge depth is more than this in front
+of the farthest usable person depth along its scan (an arm or hand nearer the camera
+covers the back's rim; default inf: never). A station is invalid when the scan leaves the
 image or runs max_scan_px steps without reaching the background, or finds no depth.
 Returns (edge_uv (K, 2) pixel, depth_m (K,), points (K, 3) metres in the camera
 optical frame, valid (K,) bool, station_uv (K, 2)); invalid stations are NaN. A NaN

@@ -412,6 +412,58 @@ def test_back_profile_uses_the_mask_when_a_wall_is_close_behind(impl):
 
 
 @pytest.mark.parametrize("impl", IMPLS)
+def test_back_profile_crosses_holes_inside_the_mask_when_asked(impl):
+    """Dark hair gives no depth: a band of holes along the back edge, inside the person mask."""
+    depth_m, mask, axis, back_px, a, b = _back_scene((320.0, 380.0), 30.0, 1.0)
+    v, u = np.mgrid[0:H, 0:W].astype(float)
+    rel_t = (u - axis[0][0]) * b[0] + (v - axis[0][1]) * b[1]
+    rel_s = (u - axis[0][0]) * a[0] + (v - axis[0][1]) * a[1]
+    hair = (mask > 0) & (rel_t > back_px(rel_s) - 12)
+    depth = depth_m.copy()
+    depth[hair] = 0.0
+    plain = impl.back_profile(depth, INTR, axis, 1.0, stations=8, mask=mask)
+    t_plain = (plain[0] - axis[0]) @ b
+    assert (t_plain < back_px((plain[0] - axis[0]) @ a) - 10).all()  # stops where the hair begins
+    result = impl.back_profile(depth, INTR, axis, 1.0, stations=8, mask=mask, holes_in_mask=True)
+    edge_uv, depth_out, points, valid, _ = result
+    assert valid.all()
+    rel = edge_uv - axis[0]
+    expected = back_px(rel @ a)
+    assert ((rel @ b) <= expected + 1e-9).all() and ((rel @ b) > expected - 2.0).all()
+    # Placed at the last depth seen before the hair, along the edge pixel's ray.
+    np.testing.assert_allclose(depth_out, plain[1])
+    rays = np.stack([(edge_uv[:, 0] - INTR[2]) / INTR[0], (edge_uv[:, 1] - INTR[3]) / INTR[1]], axis=1)
+    np.testing.assert_allclose(points[:, :2], rays * depth_out[:, None], rtol=1e-12)
+    # Without a mask the flag changes nothing: the hole run ends the scan as before.
+    unmasked = impl.back_profile(depth, INTR, axis, 1.0, stations=8, holes_in_mask=True)
+    reference = impl.back_profile(depth, INTR, axis, 1.0, stations=8)
+    for got, want in zip(unmasked, reference):
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_back_profile_drops_stations_where_an_arm_hides_the_rim(impl):
+    """An arm 25 cm nearer the camera lies across the back's rim over part of the trunk."""
+    depth_m, mask, axis, back_px, a, b = _back_scene((320.0, 380.0), 60.0, 1.0)
+    v, u = np.mgrid[0:H, 0:W].astype(float)
+    rel_t = (u - axis[0][0]) * b[0] + (v - axis[0][1]) * b[1]
+    rel_s = (u - axis[0][0]) * a[0] + (v - axis[0][1]) * a[1]
+    arm = (rel_s > 60) & (rel_s < 100) & (rel_t > back_px(rel_s) - 10) & (rel_t < back_px(rel_s) + 8)
+    depth = np.where(arm, 2.25, depth_m)
+    person = ((mask > 0) | arm).astype(np.uint8)
+    plain = impl.back_profile(depth, INTR, axis[:2], 1.0, stations=9, mask=person)
+    result = impl.back_profile(depth, INTR, axis[:2], 1.0, stations=9, mask=person, occlusion_step_m=0.1)
+    assert plain[3].all()
+    hidden = plain[1] == 2.25  # without the test, the arm's outline is taken for the back
+    s_station = (result[4] - axis[0]) @ a
+    assert hidden.sum() >= 2 and ((s_station[hidden] > 55) & (s_station[hidden] < 105)).all()
+    assert not result[3][hidden].any()
+    assert result[3][~hidden].all()
+    for got, want in zip(result, plain):
+        np.testing.assert_array_equal(got[~hidden], want[~hidden])
+
+
+@pytest.mark.parametrize("impl", IMPLS)
 def test_back_profile_fails_safe(impl):
     depth_m, mask, axis, *_ = _back_scene((320.0, 380.0), 10.0, 1.0)
     cases = [
@@ -471,6 +523,8 @@ def test_back_profile_matches_reference_on_random_input(seed):
         min_depth_m=0.1,
         max_depth_m=float(rng.uniform(2.6, 5.0)),
         distortion=_random_distortion(rng),
+        holes_in_mask=bool(rng.random() < 0.5),
+        occlusion_step_m=float(rng.choice([np.inf, rng.uniform(0.005, 0.2)])),
     )
     got = kernels.back_profile(depth, INTR, axis, facing, **kwargs)
     ref = kernels_ref.back_profile(depth, INTR, axis, facing, **kwargs)
@@ -511,6 +565,8 @@ def test_bad_arguments_raise_value_error(impl):
         ("facing_x", lambda: impl.back_profile(d16, INTR, axis, 0.0)),
         ("stations", lambda: impl.back_profile(d16, INTR, axis, 1.0, stations=1)),
         ("depth_jump_m", lambda: impl.back_profile(d16, INTR, axis, 1.0, depth_jump_m=0.0)),
+        ("occlusion_step_m", lambda: impl.back_profile(d16, INTR, axis, 1.0, occlusion_step_m=float("nan"))),
+        ("occlusion_step_m", lambda: impl.back_profile(d16, INTR, axis, 1.0, occlusion_step_m=0.0)),
         ("mask", lambda: impl.back_profile(d16, INTR, axis, 1.0, mask=np.ones((10, 10), np.int8))),
     ]
     for match, call in bad:

@@ -171,8 +171,10 @@ def test_rgb_only_back_profile_from_the_mask_agrees_with_the_depth_one():
             seen += from_mask is not None
             if from_mask is None:
                 continue
-            d = measure(from_depth.points, from_depth.valid, from_depth.fractions, up, facing)
-            m = measure(from_mask.points, from_mask.valid, from_mask.fractions, up, facing)
+            # The same stations on both: depth also drops those where an arm hides the back's rim.
+            both = from_depth.valid & from_mask.valid
+            d = measure(from_depth.points, both, from_depth.fractions, up, facing)
+            m = measure(from_mask.points, both, from_mask.fractions, up, facing)
             if d is not None and m is not None:
                 diffs.append(
                     [
@@ -190,5 +192,8 @@ def test_rgb_only_back_profile_from_the_mask_agrees_with_the_depth_one():
     diffs = np.abs(np.array(diffs)) * 1000.0
     print(f"median |mask - depth| lumbar, head, mid back (mm): {np.median(diffs, axis=0)} over {len(diffs)}")
     assert seen >= 25 and len(diffs) >= 0.8 * seen
-    assert np.all(np.median(diffs, axis=0) < 8.0)  # mm: the same edge, seen without depth
+    # mm: the same edge, seen without depth. The back of the head is dark hair without depth:
+    # the depth path places its rim at the last depth before the hair, a few cm nearer the
+    # camera than the rim, which scales its position by under 2% (the mask path by body size).
+    assert np.all(np.median(diffs, axis=0) < [8.0, 12.0, 8.0])
     assert np.median(hip_offsets) < 0.2  # m: about half the body's depth behind the hip joints
