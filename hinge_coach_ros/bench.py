@@ -21,7 +21,8 @@ INTRINSICS = (615.0, 615.0, 320.0, 240.0)  # a RealSense D435 colour stream at 6
 DEPTH_SCALE = 0.001
 FLOOR_STRIDE = 8  # floor cloud: every 8th pixel (80 x 60 points)
 FLOOR_ITERATIONS = 100
-PROFILE_STATIONS = 24
+PROFILE_STATIONS = 24 + 12  # as the camera pipeline scans: hips to ear, and across the head
+LIFT_RADIUS_PX = 4  # the camera node's default lift_window_px
 
 
 def _median_time(fn: Callable[[], object], repeats: int) -> float:
@@ -116,12 +117,16 @@ def depth_work(impl, frame: dict, cloud_out: np.ndarray) -> tuple:
     """All depth work of one frame: lift 33 landmarks, floor fit on a subsampled cloud,
     back profile."""
     depth = frame["depth"]
-    lifted = impl.lift_landmarks(depth, frame["landmarks"], INTRINSICS, DEPTH_SCALE)
+    lifted = impl.lift_landmarks(
+        depth, frame["landmarks"], INTRINSICS, DEPTH_SCALE, LIFT_RADIUS_PX, mask=frame["mask"]
+    )
     cloud = impl.deproject_depth(depth, INTRINSICS, DEPTH_SCALE, stride=FLOOR_STRIDE, out=cloud_out)
     floor = impl.fit_plane_ransac(
         cloud.reshape(-1, 3), FLOOR_ITERATIONS, 0.02, 0, up_hint=(0.0, -1.0, 0.0), max_tilt_deg=45.0
     )
-    profile = impl.back_profile(depth, INTRINSICS, frame["axis"], 1.0, DEPTH_SCALE, PROFILE_STATIONS)
+    profile = impl.back_profile(
+        depth, INTRINSICS, frame["axis"], 1.0, DEPTH_SCALE, PROFILE_STATIONS, mask=frame["mask"]
+    )
     return lifted, floor, profile
 
 
@@ -156,8 +161,10 @@ def run_benchmarks(repeats: int = 200, quick: bool = False) -> list[tuple[str, f
     slow_repeats = max(3, repeats // 10)  # the numpy RANSAC and full frames take milliseconds
     cases: list[tuple[str, Callable[[object], object], int]] = [
         (
-            "lift_landmarks 33 lm r=2",
-            lambda k: k.lift_landmarks(depth, frame["landmarks"], INTRINSICS, DEPTH_SCALE),
+            f"lift_landmarks 33 lm r={LIFT_RADIUS_PX} masked",
+            lambda k: k.lift_landmarks(
+                depth, frame["landmarks"], INTRINSICS, DEPTH_SCALE, LIFT_RADIUS_PX, mask=frame["mask"]
+            ),
             repeats,
         ),
         (
@@ -173,8 +180,10 @@ def run_benchmarks(repeats: int = 200, quick: bool = False) -> list[tuple[str, f
             slow_repeats,
         ),
         (
-            f"back_profile {PROFILE_STATIONS} stations",
-            lambda k: k.back_profile(depth, INTRINSICS, frame["axis"], 1.0, DEPTH_SCALE, PROFILE_STATIONS),
+            f"back_profile {PROFILE_STATIONS} stations masked",
+            lambda k: k.back_profile(
+                depth, INTRINSICS, frame["axis"], 1.0, DEPTH_SCALE, PROFILE_STATIONS, mask=frame["mask"]
+            ),
             repeats,
         ),
     ]
