@@ -21,6 +21,7 @@ class GraphArgs:
     session_file: str = ""
     recording_file: str = ""
     video_file: str = ""
+    video_rotation: str = ""  # empty keeps the config file's value (or 'auto')
     config_file: str = ""
     namespace: str = ""
     # Hardware: empty keeps the config file's value (or the parameter default, 'sim').
@@ -39,6 +40,9 @@ ARGUMENT_HELP: dict[str, str] = {
     "session_file": "skeleton CSV for source 'session' (empty: the embedded demo session)",
     "recording_file": "RealSense recording (.db3) for source 'recording'",
     "video_file": "video file or webcam index for source 'video'",
+    "video_rotation": "turn the video's frames: "
+    + ", ".join(spec("camera_node", "video_rotation").choices or ())
+    + " (empty: the config file's value, else auto: the clip's rotation metadata)",
     "config_file": "ROS 2 parameter YAML (empty: config/coach.yaml defaults)",
     "namespace": "namespace of the station's nodes and topics",
     "led_backend": "LED driver: " + ", ".join(spec("feedback_node", "led_backend").choices or ()),
@@ -74,6 +78,7 @@ def build_graph(args: GraphArgs) -> list[NodeSpec]:
             "session_file": args.session_file,
             "recording_file": args.recording_file,
             "video_file": args.video_file,
+            "video_rotation": args.video_rotation,
         },
         "feedback_node": {
             "led_backend": args.led_backend,

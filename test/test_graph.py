@@ -132,3 +132,14 @@ def test_example_station_config_loads_and_launch_arguments_pick_backends(tmp_pat
     assert fb.parameters["pan_tilt_port"] == "/dev/ttyUSB3" and fb.parameters["log_dir"] == str(tmp_path)
     with pytest.raises(ParameterError, match="led_address must be set"):
         build_graph(GraphArgs(led_backend="wled"))
+
+
+def test_video_rotation_argument_reaches_the_camera_node_and_is_checked():
+    camera = {n.name: n for n in build_graph(GraphArgs(source="video", video_rotation="90"))}["camera_node"]
+    assert camera.parameters["video_rotation"] == "90"
+    camera = {n.name: n for n in build_graph(GraphArgs(source="video"))}["camera_node"]
+    assert "video_rotation" not in camera.parameters  # empty: the node's default, 'auto'
+    with pytest.raises(
+        ParameterError, match=r"video_rotation = '45' is invalid: expected one of 'auto', '0'"
+    ):
+        build_graph(GraphArgs(video_rotation="45"))
