@@ -217,6 +217,13 @@ def test_dynamixel_limits_changed_at_run_time_reach_the_servos(servo_bus):
     mount.command(110.0, 0.0)  # narrower: held at the new limit, by the host and by the servo
     mount.read_position()
     assert pan.accepted_goals[-1] == deg_to_ticks(45.0) and pan.get(MAX_POSITION_LIMIT) == deg_to_ticks(45.0)
+    from hinge_coach_ros.drivers.dynamixel import ServoMounting
+
+    mount.set_mounting(ServoMounting(zero_deg=10.0), ServoMounting())  # the horn re-fitted, 10 deg on
+    mount.command(20.0, 0.0)
+    mount.read_position()
+    assert pan.accepted_goals[-1] == deg_to_ticks(30.0)
+    assert ticks_to_deg(pan.get(MAX_POSITION_LIMIT)) == pytest.approx(55.0, abs=0.09)  # inward
     mount.safe_stop()
     mount.close()
 

@@ -51,3 +51,36 @@ def test_rig_drives_serial_strip_and_dynamixel_mount_and_ends_safe():
         if s.level != DiagnosticStatus.OK and s.name.endswith(("led", "pan_tilt"))
     ]
     assert not bad, bad
+
+
+def test_mount_limits_and_mounting_changed_at_run_time_reach_the_servos():
+    """ros2 param set on a running station: the servos' own limits follow before the next goal."""
+    from rclpy.parameter import Parameter
+
+    from hinge_coach_ros.drivers.dynamixel_sim import MAX_POSITION_LIMIT, MIN_POSITION_LIMIT, ticks_to_deg
+
+    bus = ServoBusSim.with_ids(1, 2)
+    with PtyDevice(bus.handle, "servos") as servos:
+        rig = Rig(GraphArgs(pan_tilt_backend="dynamixel", pan_tilt_port=servos.port))
+        pan = bus.servos[1]
+        try:
+            assert rig.spin_until(lambda: len(pan.accepted_goals) >= 3, timeout_s=30.0)
+            result = rig.nodes["feedback_node"].set_parameters(
+                [Parameter("pan_max_deg", value=120.0), Parameter("pan_servo_zero_deg", value=-20.0)]
+            )
+            assert all(r.successful for r in result)
+            goals = len(pan.accepted_goals)
+
+            def limits():
+                return ticks_to_deg(pan.get(MIN_POSITION_LIMIT)), ticks_to_deg(pan.get(MAX_POSITION_LIMIT))
+
+            # Joint -90..120 deg with the servo at -20 deg for joint 0: servo -110..100 deg.
+            assert rig.spin_until(
+                lambda: len(pan.accepted_goals) > goals + 2 and abs(limits()[1] - 100.0) < 0.1, timeout_s=30.0
+            )
+            assert abs(limits()[0] + 110.0) < 0.1 and pan.refused_goals == []
+            bad = rig.nodes["feedback_node"].set_parameters([Parameter("pan_servo_zero_deg", value=120.0)])
+            assert not bad[0].successful and "need servo angles" in bad[0].reason
+        finally:
+            rig.close()
+    assert not pan.torque_on

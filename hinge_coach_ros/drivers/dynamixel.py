@@ -169,6 +169,14 @@ class DynamixelPanTilt:
         self.read_position()
         self.torque_enable()
 
+    def set_mounting(self, pan: ServoMounting, tilt: ServoMounting) -> None:
+        """New servo mountings (a run-time parameter change): new limits in the servos before the
+        next goal, as for new joint limits."""
+        mounting = {"pan": pan, "tilt": tilt}
+        if mounting != self.mounting:
+            self.mounting = mounting
+            self._settings_stale = True
+
     @property
     def limits(self) -> PanTiltLimits:
         return self._limits

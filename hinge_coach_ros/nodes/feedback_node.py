@@ -162,6 +162,14 @@ class FeedbackNode(Node):
         self.limits = limits_from(self.params)
         self.pan_tilt.limits = self.limits
         self.mount.limits = self.limits
+        if hasattr(self.mount, "set_mounting"):
+            from ..drivers.dynamixel import ServoMounting
+
+            p = self.params
+            self.mount.set_mounting(
+                ServoMounting(p["pan_servo_zero_deg"], p["pan_servo_reversed"]),
+                ServoMounting(p["tilt_servo_zero_deg"], p["tilt_servo_reversed"]),
+            )
         self.policy.cue_min_dwell_s = self.params["cue_min_dwell_s"]
         self.policy.rep_result_hold_s = self.params["good_rep_hold_s"]
         self.policy.cue_cooldown_s = self.params["cue_cooldown_s"]
