@@ -256,7 +256,7 @@ class SyntheticCamera:
 
     A first-class source for stations without a camera: the frames go through
     the same pose, lifting and filtering as a RealSense's. Frames render as
-    fast as one core allows (about 10-20 fps at 640x480); ``LatestFrame``
+    fast as one core allows (about 27 fps at 640x480, `hinge-coach bench-render`); ``LatestFrame``
     paces them to the session's frame rate. It can be unplugged and plugged
     back in (``unplug``/``replug``) to exercise the station's recovery, with
     the same errors a RealSense gives.
