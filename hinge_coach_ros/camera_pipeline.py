@@ -201,6 +201,16 @@ def _scan_back(
     return edge_uv, points, valid, fractions
 
 
+def _back_axis(pose: PoseResult) -> tuple[np.ndarray, float] | None:
+    """The back scan's pixel axis (hip, shoulder and ear midpoints) and which way the person faces
+    in the image (+1: toes toward +u); None when a part is unseen or the feet give no direction."""
+    hip, shoulder, ear = _pixel_mid(pose, "hip"), _pixel_mid(pose, "shoulder"), _pixel_mid(pose, "ear")
+    heel, toe = _pixel_mid(pose, "heel"), _pixel_mid(pose, "foot_index")
+    if hip is None or shoulder is None or ear is None or heel is None or toe is None or toe[0] == heel[0]:
+        return None
+    return np.stack([hip, shoulder, ear]), 1.0 if toe[0] > heel[0] else -1.0
+
+
 def extract_back(pose: PoseResult, depth_m: np.ndarray, intrinsics: Intrinsics) -> BackProfile | None:
     """The dorsal edge from hips to ear, scanned away from the way the toes point, and the back
     of the head scanned across the trunk from a line through the ear (``HEAD_SCAN_SPAN``).
@@ -208,16 +218,14 @@ def extract_back(pose: PoseResult, depth_m: np.ndarray, intrinsics: Intrinsics) 
     Holes inside the person mask (dark hair) do not end a scan, and a station whose edge is an
     arm or hand in front of the back's rim is dropped (``OCCLUSION_STEP_M``).
     """
-    hip, shoulder, ear = _pixel_mid(pose, "hip"), _pixel_mid(pose, "shoulder"), _pixel_mid(pose, "ear")
-    heel, toe = _pixel_mid(pose, "heel"), _pixel_mid(pose, "foot_index")
-    if hip is None or shoulder is None or ear is None or heel is None or toe is None or toe[0] == heel[0]:
+    back_axis = _back_axis(pose)
+    if back_axis is None:
         return None
     mask = (pose.mask > 0.5).astype(np.uint8) if pose.mask is not None else None
     _, points, valid, fractions = _scan_back(
         depth_m,
         (intrinsics.fx, intrinsics.fy, intrinsics.cx, intrinsics.cy),
-        np.stack([hip, shoulder, ear]),
-        1.0 if toe[0] > heel[0] else -1.0,
+        *back_axis,
         mask=mask,
         holes_in_mask=True,
         occlusion_step_m=OCCLUSION_STEP_M,
@@ -255,11 +263,8 @@ def extract_back_rgb(pose: PoseResult, image_hw: tuple[int, int], lift: Sagittal
     per pixel from BlazePose's metric bone lengths). On an oblique view the
     contour is the body's outline, not its midline: a side-on measure.
     """
-    hip, shoulder, ear = _pixel_mid(pose, "hip"), _pixel_mid(pose, "shoulder"), _pixel_mid(pose, "ear")
-    heel, toe = _pixel_mid(pose, "heel"), _pixel_mid(pose, "foot_index")
-    if pose.mask is None or hip is None or shoulder is None or ear is None or heel is None or toe is None:
-        return None
-    if toe[0] == heel[0]:
+    back_axis = _back_axis(pose)
+    if pose.mask is None or back_axis is None:
         return None
     h, w = image_hw
     person = pose.mask > 0.5
@@ -267,8 +272,7 @@ def extract_back_rgb(pose: PoseResult, image_hw: tuple[int, int], lift: Sagittal
     edge_uv, _, valid, fractions = _scan_back(
         flat,
         (float(max(h, w)), float(max(h, w)), 0.5 * w, 0.5 * h),
-        np.stack([hip, shoulder, ear]),
-        1.0 if toe[0] > heel[0] else -1.0,
+        *back_axis,
         mask=person.astype(np.uint8),
     )
     points = lift.place(edge_uv)
