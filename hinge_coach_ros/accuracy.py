@@ -49,6 +49,16 @@ class Tally:
     false_alarms: int = 0  # clean reps where it raised it anyway
     clean: int = 0
 
+    def count(self, fault_id: str, raised: bool, true_faults: dict) -> None:
+        """One rep: faulty if the truth has this fault, clean if it has none (a rep with
+        another fault counts as neither)."""
+        if fault_id in true_faults:
+            self.faulty += 1
+            self.found += int(raised)
+        elif not true_faults:
+            self.clean += 1
+            self.false_alarms += int(raised)
+
     @property
     def detection_rate(self) -> float:
         return self.found / self.faulty if self.faulty else float("nan")
@@ -128,12 +138,7 @@ def evaluate(
             for fault_id in faults:
                 raised = fault_id in rep.faults
                 for tally in (result.tallies[fault_id], result.by_view[view][fault_id]):
-                    if fault_id in truth["faults"]:
-                        tally.faulty += 1
-                        tally.found += int(raised)
-                    elif not truth["faults"]:
-                        tally.clean += 1
-                        tally.false_alarms += int(raised)
+                    tally.count(fault_id, raised, truth["faults"])
     return result
 
 
@@ -327,13 +332,7 @@ def score_rgbd(captures: list[RgbdCapture], mode: str) -> RgbdResult:
             continue
         for rep, truth_rep in zip(reps, truth["reps"]):
             for fault_id, tally in out.result.tallies.items():
-                raised = fault_id in rep.faults
-                if fault_id in truth_rep["faults"]:
-                    tally.faulty += 1
-                    tally.found += int(raised)
-                elif not truth_rep["faults"]:
-                    tally.clean += 1
-                    tally.false_alarms += int(raised)
+                tally.count(fault_id, fault_id in rep.faults, truth_rep["faults"])
     return out
 
 
