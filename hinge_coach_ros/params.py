@@ -616,17 +616,13 @@ def _check_relations(node: str, v: dict[str, Value]) -> None:
         if v["pan_tilt_backend"] == "dynamixel" and v["pan_servo_id"] == v["tilt_servo_id"]:
             raise ParameterError("feedback_node: pan_servo_id and tilt_servo_id must differ")
         if v["pan_tilt_backend"] == "dynamixel":
-            from .drivers.dynamixel import SERVO_RANGE_DEG, ServoMounting
+            from .drivers.dynamixel import ServoMounting, mounting_problem
 
             for joint in ("pan", "tilt"):
                 mounting = ServoMounting(v[f"{joint}_servo_zero_deg"], v[f"{joint}_servo_reversed"])
-                ends = [mounting.to_servo_deg(v[f"{joint}_{end}_deg"]) for end in ("min", "max")]
-                if min(ends) < SERVO_RANGE_DEG[0] or max(ends) > SERVO_RANGE_DEG[1]:
-                    raise ParameterError(
-                        f"feedback_node: {joint}_min_deg..{joint}_max_deg with {joint}_servo_zero_deg "
-                        f"{mounting.zero_deg:g} need servo angles {min(ends):g} to {max(ends):g}; "
-                        f"a Dynamixel in position mode turns {SERVO_RANGE_DEG[0]:g} to {SERVO_RANGE_DEG[1]:g}"
-                    )
+                problem = mounting_problem(joint, mounting, v[f"{joint}_min_deg"], v[f"{joint}_max_deg"])
+                if problem:
+                    raise ParameterError(f"feedback_node: {problem}")
         if v["led_backend"] == "wled" and not v["led_address"]:
             raise ParameterError("feedback_node.led_address must be set for led_backend 'wled'")
 

@@ -59,6 +59,26 @@ class ServoMounting:
         offset = servo_deg - self.zero_deg
         return -offset if self.reversed else offset
 
+    def servo_range_deg(self, joint_min_deg: float, joint_max_deg: float) -> tuple[float, float]:
+        """The servo angles a joint range needs, low to high (a reversed servo swaps them)."""
+        a, b = self.to_servo_deg(joint_min_deg), self.to_servo_deg(joint_max_deg)
+        return min(a, b), max(a, b)
+
+
+def mounting_problem(
+    joint: str, mounting: ServoMounting, joint_min_deg: float, joint_max_deg: float
+) -> str | None:
+    """Why a joint range cannot be reached with this mounting (more than the servo's one turn),
+    or None; the driver and the parameter check both ask this."""
+    lo, hi = mounting.servo_range_deg(joint_min_deg, joint_max_deg)
+    if SERVO_RANGE_DEG[0] <= lo and hi <= SERVO_RANGE_DEG[1]:
+        return None
+    return (
+        f"{joint}_min_deg..{joint}_max_deg with {joint}_servo_zero_deg {mounting.zero_deg:g} need "
+        f"servo angles {lo:g} to {hi:g} deg; a Dynamixel in position mode turns "
+        f"{SERVO_RANGE_DEG[0]:g} to {SERVO_RANGE_DEG[1]:g}"
+    )
+
 
 def _ticks(servo_deg: float) -> float:
     return TICKS_PER_REV / 2 + servo_deg * TICKS_PER_REV / 360.0
@@ -85,14 +105,9 @@ class DynamixelPanTilt:
         self._settings_stale = False
         self.mounting = {"pan": pan_mounting, "tilt": tilt_mounting}
         for joint in self.ids:
-            lo, hi = self._servo_range_deg(joint)
-            if lo < SERVO_RANGE_DEG[0] or hi > SERVO_RANGE_DEG[1]:
-                raise DriverError(
-                    f"{joint} joint limits with {joint}_servo_zero_deg {self.mounting[joint].zero_deg:g} "
-                    f"need "
-                    f"servo angles {lo:g} to {hi:g} deg; a servo in position mode turns "
-                    f"{SERVO_RANGE_DEG[0]:g} to {SERVO_RANGE_DEG[1]:g}"
-                )
+            problem = mounting_problem(joint, self.mounting[joint], *self._joint_range_deg(joint))
+            if problem:
+                raise DriverError(problem)
         self.torque_on = False
         self.pan_deg = math.nan
         self.tilt_deg = math.nan
@@ -131,15 +146,14 @@ class DynamixelPanTilt:
         self._check(servo_id, result, error, f"read {item[0]}")
         return value - (1 << 32) if value >= 1 << 31 else value
 
+    def _joint_range_deg(self, joint: str) -> tuple[float, float]:
+        if joint == "pan":
+            return self.limits.pan_min_deg, self.limits.pan_max_deg
+        return self.limits.tilt_min_deg, self.limits.tilt_max_deg
+
     def _servo_range_deg(self, joint: str) -> tuple[float, float]:
-        """The servo angles the joint limits allow, low to high (a reversed servo swaps them)."""
-        lo, hi = (
-            (self.limits.pan_min_deg, self.limits.pan_max_deg)
-            if joint == "pan"
-            else (self.limits.tilt_min_deg, self.limits.tilt_max_deg)
-        )
-        a, b = self.mounting[joint].to_servo_deg(lo), self.mounting[joint].to_servo_deg(hi)
-        return min(a, b), max(a, b)
+        """The servo angles the joint limits allow, low to high."""
+        return self.mounting[joint].servo_range_deg(*self._joint_range_deg(joint))
 
     def _tick_limits(self, joint: str) -> tuple[int, int]:
         lo, hi = self._servo_range_deg(joint)
