@@ -213,6 +213,7 @@ class RgbdResult:
     lag_ms: list[float] = field(default_factory=list)
     landmark_errors: dict[str, list[np.ndarray]] = field(default_factory=dict)  # (n, 3) fwd, up, lateral
     names: list[str] = field(default_factory=list)  # the sessions, in order
+    reps_counted: list[int] = field(default_factory=list)  # per session, by the engine
 
     def mae(self, angle: str, which: str = "all") -> float:
         errors = np.concatenate(self.errors[angle])
@@ -325,6 +326,7 @@ def score_rgbd(captures: list[RgbdCapture], mode: str) -> RgbdResult:
         out.moving.append((speed > MOVING_DPS)[settle:])
         out.lag_ms.append(_lag_ms(measured["hip_flexion_deg"], true_angles["hip_flexion_deg"], fps))
         out.names.append(capture.name)
+        out.reps_counted.append(len(reps))
         _landmark_errors(out, landmarks, truth)
         out.result.sessions += 1
         out.result.rep_count_exact += int(len(reps) == len(truth["reps"]))
@@ -373,12 +375,18 @@ def format_rgbd(results: list[RgbdResult]) -> str:
             f"{r.mode:<8} {r.result.rep_count_exact:>7} of {r.result.sessions:<5} "
             f"{np.mean(r.lag_ms):>10.0f}  " + "  ".join(f"{c:>20}" for c in cells)
         )
-    lines += ["", "per session, " + " / ".join(m.mode for m in results) + ":"]
+    modes = " / ".join(m.mode for m in results)
+    lines += [
+        "",
+        f"per session, {modes}:",
+        f"  {'session':<30} " + "  ".join(f"{a.split('_')[0]:>15}" for a in RGBD_ANGLES) + "  reps counted",
+    ]
     for k, name in enumerate(results[0].names):
         cells = [
             " / ".join(f"{float(np.nanmean(m.errors[a][k])):5.2f}" for m in results) for a in RGBD_ANGLES
         ]
-        lines.append(f"  {name:<30} " + "  ".join(f"{c:>15}" for c in cells))
+        counted = " / ".join(str(m.reps_counted[k]) for m in results)
+        lines.append(f"  {name:<30} " + "  ".join(f"{c:>15}" for c in cells) + f"  {counted:>12}")
     for r in results:
         lines += ["", f"faults ({r.mode}):", format_tallies(r.result.tallies)]
     r = results[-1]

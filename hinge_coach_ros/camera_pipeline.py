@@ -47,6 +47,13 @@ _PAIRS = np.array(
     [(INDEX[n], INDEX["right_" + n[5:]]) for n in LANDMARK_NAMES if n.startswith("left_")], dtype=int
 )
 OCCLUDED_FRACTION = 0.5  # a far-side joint measured less than this share of its depth behind the near one
+# Something nearer the camera than the body hides a joint (a barbell plate side-on to a
+# deadlift, 50-75 cm in front of the hips and knees; a table, a box): the joint's depth
+# sample is the object's. Measured this far in front of where BlazePose's metric model
+# puts it, given the other joints' depth, it is placed at the model's depth instead. The
+# model's depth between joints is good to about 10 cm; a body is about 30 cm deep, so no
+# joint of the body itself lies this far in front of its place.
+OCCLUDER_M = 0.25
 FALLBACK_CONFIDENCE = 0.5  # confidence factor of a joint placed by the model's depth
 NOMINAL_DISTANCE_M = 3.0  # where an RGB-only skeleton is put in front of the camera
 BACK_STATIONS = 24  # dorsal-edge samples from hips to ear: about 2 cm apart on an adult
@@ -121,8 +128,11 @@ def joint_centres(
     depth is not behind its near twin by at least OCCLUDED_FRACTION of what
     BlazePose's metric model puts between them, it is placed on its own pixel
     ray at the near twin's depth plus the model's depth difference, with
-    lowered confidence. A joint without depth takes the model's 3D position,
-    translated onto the measured joints.
+    lowered confidence. A joint whose depth lies more than OCCLUDER_M in front of
+    its place in the model (an object between it and the camera) is put on its
+    pixel's ray at the model's depth, with lowered confidence, and does not count
+    as measured. A joint without depth takes the model's 3D position, translated
+    onto the measured joints.
     """
     points = np.asarray(surface, dtype=float)
     measured = (count > 0) & (pose.visibility >= min_visibility)
@@ -146,10 +156,19 @@ def joint_centres(
         z = out[near, 2] + behind_m
         out[far, :3] = points[far] * (z / points[far, 2])
         out[far, 3] = FALLBACK_CONFIDENCE * pose.visibility[far]
+    # An object in front of a joint: its depth lies far nearer than the model's place for it,
+    # the model placed by the median of the measured joints (most of them are seen).
+    expected_z = model_z + np.median(out[measured, 2] - model_z[measured])
+    hidden = measured & (expected_z - out[:, 2] > OCCLUDER_M)
+    if hidden.any() and not hidden[measured].all():
+        measured = measured & ~hidden
+        expected_z = model_z + np.median(out[measured, 2] - model_z[measured])
+        out[hidden, :3] = points[hidden] * (expected_z[hidden] / points[hidden, 2])[:, None]
+        out[hidden, 3] = FALLBACK_CONFIDENCE * pose.visibility[hidden]
     # BlazePose's metric landmarks are hip-centred with camera-aligned axes:
     # one translation, from the joints that have depth, places the rest.
     offset = np.median(out[measured, :3] - pose.world_m[measured], axis=0)
-    missing = ~measured
+    missing = ~measured & ~hidden
     out[missing, :3] = pose.world_m[missing] + offset
     out[missing, 3] = FALLBACK_CONFIDENCE * pose.visibility[missing]
     return out, int(measured.sum())

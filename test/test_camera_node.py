@@ -222,3 +222,26 @@ def test_a_hidden_far_side_joint_is_placed_behind_its_near_twin():
     out, measured = joint_centres(surface, count, _pose())
     assert measured == 32 and np.isfinite(out[INDEX["left_wrist"], :3]).all()
     assert out[INDEX["left_wrist"], 3] == pytest.approx(0.45)
+
+
+def test_a_joint_behind_an_object_takes_the_models_depth_not_the_objects():
+    # Side-on to a deadlift: the near plate, 0.6 m nearer the camera than the body, covers
+    # the near hip and knee (and the far ones behind them), so their depth is the plate's.
+    pose = _pose()
+    surface = np.tile([0.1, 0.3, 3.0], (33, 1))
+    far_side = pose.world_m[:, 2] > 0
+    surface[far_side, 2] += 0.18  # the far side seen where the model puts it
+    plate = [INDEX[n] for n in ("left_hip", "left_knee", "right_hip", "right_knee")]
+    surface[plate] = [[0.12, 0.35, 2.4]] * 4
+    out, measured = joint_centres(surface, np.full(33, 9), pose)
+    assert measured == 33 - 4  # the hidden joints do not count as measured
+    for k in plate:
+        # On its own pixel's ray, at the depth the model gives it next to the seen joints (most
+        # of which, the face's, lie at 3.0 m with no joint depth behind the skin).
+        assert out[k, 2] == pytest.approx(3.0 + pose.world_m[k, 2], abs=0.01)
+        np.testing.assert_allclose(out[k, :2] / out[k, 2], surface[k, :2] / surface[k, 2])
+        assert out[k, 3] == pytest.approx(0.45)
+    # The seen joints keep their measured depth.
+    seen = INDEX["left_shoulder"]
+    assert out[seen, 3] == pytest.approx(0.9)
+    assert out[seen, 2] == pytest.approx(3.0 + JOINT_DEPTH_M["shoulder"], abs=0.01)

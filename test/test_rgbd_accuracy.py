@@ -52,6 +52,7 @@ def test_angles_from_rendered_rgbd(results, mode):
 
 @pytest.mark.parametrize("mode", MODES)
 def test_reps_and_faults_from_rendered_rgbd(results, mode):
+    assert results[mode].reps_counted == [RGBD_DEMO_SPEC.reps]
     r = results[mode].result
     assert r.rep_count_exact == 1
     for fault_id in ("squat", "banana_back"):
