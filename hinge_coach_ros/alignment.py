@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from .athlete import FAULT_IDS, PRESETS
 from .dowel import NOT_SEEN, BackProfile, DowelMeter, DowelMetrics
-from .geometry import FrameAngles, facing_direction, frame_angles
+from .geometry import FrameAngles, facing_direction, frame_angles, view_from_side_deg
 from .landmarks import INDEX
 from .params import Value, defaults, thresholds_for
 
@@ -62,9 +62,10 @@ SHALLOW_PENALTY = 10.0
 # What each fault means, which thresholds decide it, and when it is judged.
 FAULT_DEFINITIONS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "rounded_back": (
-        "flexed (rounded) lumbar or thoracic spine: the rounded upper back lifts the dowel off the head",
-        (),
-        "needs depth",
+        "flexed (rounded) spine: the upper back's line bends forward against the lower back's "
+        "(back-surface profile from depth), relative to standing; it lifts the dowel off the head",
+        ("rounded_back_flexion_deg",),
+        "descent to ascent; depth, side-on",
     ),
     "banana_back": (
         "lumbar hyperextension at lockout: the chest ends behind the hips",
@@ -138,9 +139,15 @@ def fault_table() -> str:
     return "\n".join(rows) + "\n"
 
 
-# Checks that need the back-surface profile from depth; without it they are
-# reported as not measurable, never guessed from the skeleton.
-DEPTH_CHECKS = ("rounded_back", "no_brace")
+# rounded_back needs the back-surface profile from depth; without it, it is reported
+# as not measurable, never guessed from the skeleton. no_brace is not judged yet: an
+# anterior pelvic tilt changes the back's profile by less than the depth error (about
+# 0.5 mm of lumbar gap per degree).
+# The spine's bend is judged only this close to side-on: obliquely the back's rim
+# seen by the camera is not its midline (at 45 deg the bend reads 40-100 deg off).
+# Side-on the view from the lifted hips and shoulders reads under 24 deg on the
+# rendered sessions, at 45 deg over 32 deg.
+SPINE_SIDE_ON_MAX_DEG = 28.0
 
 HIPS_FIRST_MIN_S = 0.1  # hips shooting up is brief by nature: the first instants of the ascent
 # Hip and shoulder heights are averaged over this long before the hips-first lead is taken:
@@ -360,7 +367,9 @@ class HingeEngine:
         self._baseline: dict[str, deque[float]] = {
             "head_neck": deque(maxlen=BASELINE_FRAMES),
             "trunk": deque(maxlen=BASELINE_FRAMES),
+            "spine_bend": deque(maxlen=BASELINE_FRAMES),
         }
+        self._spine_bend_deg = math.nan  # this frame's, side-on with depth only
         self._standing_since: float | None = None
         self._stalled_since: float | None = None
         self._rep: dict | None = None
@@ -403,6 +412,8 @@ class HingeEngine:
         self._prev = (t, hip)
         self._recent_hip.append((t, hip))
         dowel = self._dowel.update(back, up, a.facing)
+        side_on = view_from_side_deg(lm, up) <= SPINE_SIDE_ON_MAX_DEG
+        self._spine_bend_deg = dowel.spine_bend_deg if side_on else math.nan
         self._track_standing(t, a)
         completed = self._step_phase(t, a)
         faults = self._check_faults(t, a)
@@ -463,7 +474,11 @@ class HingeEngine:
         if self.phase == "setup" and abs(self._speed_dps) < float(self.p["bottom_speed_dps"]):
             self._standing_since = self._standing_since if self._standing_since is not None else t
             if t - self._standing_since >= SETUP_BASELINE_S:
-                for key, value in (("head_neck", a.head_neck_deg), ("trunk", a.trunk_inclination_deg)):
+                for key, value in (
+                    ("head_neck", a.head_neck_deg),
+                    ("trunk", a.trunk_inclination_deg),
+                    ("spine_bend", self._spine_bend_deg),
+                ):
                     if math.isfinite(value):
                         self._baseline[key].append(value)
         else:
@@ -536,6 +551,11 @@ class HingeEngine:
         if rep is None:
             return None
         th = self.thresholds
+        if "rounded_back" in rep["faults"]:
+            # Against the hip-shoulder line a rounding upper back carries the ear-shoulder
+            # line with it, so the head reads dropped while the back rounds (on the skeleton
+            # a 25 deg rounded back reads as head_down on every rep): the back is the fault.
+            rep["faults"].pop("head_down", None)
         top_hip = min(rep["top_hip"], default=math.nan)
         if math.isfinite(top_hip) and top_hip > th["incomplete_lockout_hip_flexion_deg"]:
             rep["faults"]["incomplete_lockout"] = _severity(
@@ -635,8 +655,20 @@ class HingeEngine:
         else:
             out["squat"] = (Evaluation(False), moving)
 
+        # A rounded back: the upper back bends forward against the lower back, beyond standing.
+        flexion = self._spine_bend_deg - self._baseline_of("spine_bend")
+        rounded = _above(flexion, th["rounded_back_flexion_deg"], 4.0, 20.0)
+        out["rounded_back"] = (rounded, moving)
+
         head = a.head_neck_deg - self._baseline_of("head_neck")  # positive: dropped, negative: cranked up
-        out["head_down"] = (_above(head, th["head_down_deg"], 5.0, 20.0), moving)
+        head_down = _above(head, th["head_down_deg"], 5.0, 20.0)
+        if rounded.raise_now:
+            # The ear-shoulder line follows a rounding upper back: against the hip-shoulder
+            # line a rounded back looks like a dropped head. With the back seen rounded, the
+            # head is not faulted on its own (the back comes first, and is the cause; the
+            # rep drops a head_down raised before the rounding was, see _finish_rep).
+            head_down = replace(head_down, raise_now=False)
+        out["head_down"] = (head_down, moving)
         out["head_up"] = (_above(-head, th["head_up_deg"], 5.0, 20.0), moving)
 
         out["toes"] = (_above(a.com_offset_mm, th["toes_com_offset_mm"], 10.0, 60.0), moving)
@@ -665,8 +697,7 @@ class HingeEngine:
         out["banana_back"] = (_above(lean_back, th["banana_back_lean_deg"], 2.0, 15.0), at_lockout)
         # Judged once at the end of the lockout hold (see _finish_rep), not frame by frame.
         out["incomplete_lockout"] = (Evaluation(math.isfinite(hip), hip), False)
-        for fault_id in DEPTH_CHECKS:
-            out[fault_id] = (Evaluation(False), False)
+        out["no_brace"] = (Evaluation(False), False)
         return out
 
     def _descent_speed_dps(self, t: float) -> float:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -61,6 +61,19 @@ PROTRUSION_UP_TO = 2.0  # trunk, neck (where the far hand holds) and skull
 # back may run behind it (steepest out of the lumbar hollow: about 3 cm over 0.12).
 PROTRUSION_SLOPE = 0.3
 STEADY_FRAMES = 5  # the gaps reported are the median of this many frames (1/6 s at 30 fps)
+# The spine's bend: the angle between the lower back's line (sacrum and lumbar spine) and the
+# upper back's (the thoracic spine up to the shoulders), from the stations in these spans of
+# hip -> shoulder. A spine that moves as one keeps it through a hinge; a rounded back bends
+# the upper back forward against the lower (the athlete model: a 25 deg rounded back turns
+# them 15-18 deg at the bottom). A line needs SPINE_MIN_STATIONS stations (about 6 cm).
+SPINE_LOWER = (0.0, 0.45)
+SPINE_UPPER = (0.6, 1.0)
+SPINE_MIN_STATIONS = 3
+# One frame's bend scatters by about 10 deg (a station 5 mm off turns a 10 cm line by 3 deg):
+# the bend reported is the median of this many frames (0.5 s at 30 fps), once it holds
+# SPINE_MIN_FRAMES measured ones.
+SPINE_FRAMES = 15
+SPINE_MIN_FRAMES = 5
 
 
 @dataclass(frozen=True)
@@ -78,6 +91,11 @@ class DowelMetrics:
     mid_back_gap_m: float
     tailbone_gap_m: float
     lumbar_gap_m: float
+    # Lower back line to upper back line (``spine_bend_deg``), flexion positive; NaN unseen.
+    spine_bend_deg: float = math.nan
+
+    def gaps(self) -> tuple[float, float, float, float]:
+        return (self.head_gap_m, self.mid_back_gap_m, self.tailbone_gap_m, self.lumbar_gap_m)
 
 
 def station_fractions(station_uv: np.ndarray, axis_uv: np.ndarray) -> np.ndarray:
@@ -182,6 +200,34 @@ def measure(
 NOT_SEEN = DowelMetrics(math.nan, math.nan, math.nan, math.nan)
 
 
+def spine_bend_deg(
+    points: np.ndarray, on_back: np.ndarray, fractions: np.ndarray, across: np.ndarray
+) -> float:
+    """Angle from the lower back's line to the upper back's (degrees, flexion positive), or NaN.
+
+    Each line is the principal direction of the back stations (K, 3) in its span
+    (``SPINE_LOWER``, ``SPINE_UPPER``), taken in 3D: the angle between them does
+    not depend on the sagittal plane being known (it is not, standing tall). The
+    sign comes from ``across``, the body's left-to-right axis (up x forward): the
+    upper line turned forward against the lower one is flexion. Absolute values
+    depend on the person's build and curves; a change from standing is what counts.
+    """
+    lines = []
+    for lo, hi in (SPINE_LOWER, SPINE_UPPER):
+        m = on_back & (fractions >= lo) & (fractions <= hi)
+        if m.sum() < SPINE_MIN_STATIONS:
+            return math.nan
+        centred = points[m] - points[m].mean(axis=0)
+        direction = np.linalg.svd(centred)[2][0]
+        # Up the back, hips to shoulders, as the fractions run.
+        if (points[m] @ direction) @ (fractions[m] - fractions[m].mean()) < 0:
+            direction = -direction
+        lines.append(direction)
+    lower, upper = lines
+    angle = math.degrees(math.acos(float(np.clip(lower @ upper, -1.0, 1.0))))
+    return angle if np.cross(lower, upper) @ across >= 0 else -angle
+
+
 def drop_protrusions(sagittal: np.ndarray, ok: np.ndarray, fractions: np.ndarray) -> np.ndarray:
     """``ok`` without the stations that stick out behind their neighbours along the back.
 
@@ -275,27 +321,35 @@ class DowelMeter:
 
     def __init__(self, frames: int = STEADY_FRAMES) -> None:
         self._recent: deque[np.ndarray] = deque(maxlen=frames)
+        self._bends: deque[float] = deque(maxlen=SPINE_FRAMES)
         self.forward: np.ndarray | None = None  # learned sagittal direction (unit, horizontal)
 
     def reset(self) -> None:
         self._recent.clear()
+        self._bends.clear()
         self.forward = None
 
     def update(self, back: BackProfile | None, up: np.ndarray, facing: np.ndarray) -> DowelMetrics:
-        metrics = None
+        metrics, bend = None, math.nan
         if back is not None:
-            metrics = self._measure(back, up, facing)
-        self._recent.append(np.array(astuple(metrics)) if metrics is not None else np.full(4, np.nan))
+            metrics, bend = self._measure(back, up, facing)
+        self._recent.append(np.array(metrics.gaps()) if metrics is not None else np.full(4, np.nan))
+        self._bends.append(bend)
+        bends = np.array(self._bends)
+        bends = bends[np.isfinite(bends)]
+        steady_bend = float(np.median(bends)) if len(bends) >= SPINE_MIN_FRAMES else math.nan
         recent = np.array(self._recent)
         seen = np.isfinite(recent).all(axis=1)
-        if not seen.any():
-            return NOT_SEEN
-        return DowelMetrics(*(float(v) for v in np.median(recent[seen], axis=0)))
+        gaps = np.median(recent[seen], axis=0) if seen.any() else np.full(4, np.nan)
+        return DowelMetrics(*(float(v) for v in gaps), spine_bend_deg=steady_bend)
 
-    def _measure(self, back: BackProfile, up: np.ndarray, facing: np.ndarray) -> DowelMetrics | None:
+    def _measure(
+        self, back: BackProfile, up: np.ndarray, facing: np.ndarray
+    ) -> tuple[DowelMetrics | None, float]:
+        """This frame's gaps (None: a contact point unseen) and spine bend (NaN: unseen)."""
         ok = back.valid & np.isfinite(back.points).all(axis=1) & np.isfinite(back.fractions)
         if ok.sum() < 4:
-            return None
+            return None, math.nan
         learned = sagittal_direction(back.points, ok, up)
         if learned is not None:
             if learned @ facing < 0:
@@ -310,4 +364,5 @@ class DowelMeter:
         in_plane[ok] = np.abs(lateral - np.median(lateral)) < OFF_PLANE_M
         sagittal = np.stack([back.points @ forward, back.points @ up], axis=1)
         on_back = drop_protrusions(sagittal, in_plane, back.fractions)
-        return measure(back.points, on_back, back.fractions, up, forward)
+        bend = spine_bend_deg(back.points, on_back, back.fractions, across)
+        return measure(back.points, on_back, back.fractions, up, forward), bend

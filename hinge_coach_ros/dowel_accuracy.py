@@ -12,12 +12,12 @@ and a deadlift (side view), or for the preset and view given.
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .alignment import HingeEngine
+from .alignment import HingeEngine, RepSummary
 from .athlete import RGBD_DEMO_SPEC, AthleteSpec, CameraPlacement, body_for, generate, virtual_dowel
 from .rs_recording import render_frames, render_pool
 
@@ -31,6 +31,7 @@ class DowelRun:
     measured_mm: np.ndarray  # (N, 4), NaN where no dowel was reported
     rep_index: np.ndarray  # (N,) 1-based, 0 between reps
     reps: list[dict]
+    engine_reps: list[RepSummary] = field(default_factory=list)  # the engine's, in order
 
     def rep_medians(self) -> list[tuple[dict, np.ndarray, np.ndarray, int, int]]:
         """Per rep: (rep, truth medians, measured medians, frames measured, frames), both medians
@@ -52,12 +53,12 @@ class DowelRun:
 
 
 def rendered_spec(preset: str, view: str = "side", fps: float = 30.0) -> AthleteSpec:
-    """A clean, a rounded (25 deg), an arched (15 deg) and a clean rep; no landmark noise (the
-    skeleton comes from the rendered images)."""
+    """A clean, a rounded (25 deg), an arched (15 deg), a head-down (30 deg) and a clean rep; no
+    landmark noise (the skeleton comes from the rendered images)."""
     return AthleteSpec(
         preset=preset,
-        reps=4,
-        faults={2: {"rounded_back": 25.0}, 3: {"banana_back": 15.0}},
+        reps=5,
+        faults={2: {"rounded_back": 25.0}, 3: {"banana_back": 15.0}, 4: {"head_down": 30.0}},
         camera=CameraPlacement(view=view),
         fps=fps,
         landmark_noise_m=0.0,
@@ -69,11 +70,11 @@ def _truth_mm(spec: AthleteSpec, session) -> np.ndarray:
     return 1000 * np.array([[g.head_m, g.mid_back_m, g.tailbone_m, g.lumbar_m] for g in gaps])
 
 
-def _dowel_mm(engine: HingeEngine, stamp: float, landmarks, back, up) -> list[float]:
-    d = engine.update(stamp, landmarks, back, up).dowel
-    if d is None:
-        return [np.nan] * 4
-    return [1000 * d.head_gap_m, 1000 * d.mid_back_gap_m, 1000 * d.tailbone_gap_m, 1000 * d.lumbar_gap_m]
+def _dowel_mm(engine: HingeEngine, stamp: float, landmarks, back, up, reps: list[RepSummary]) -> list[float]:
+    report = engine.update(stamp, landmarks, back, up)
+    if report.completed_rep is not None:
+        reps.append(report.completed_rep)
+    return [1000 * gap for gap in report.dowel.gaps()]
 
 
 def measure_rendered(spec: AthleteSpec, workers: int | None = None) -> DowelRun:
@@ -88,7 +89,7 @@ def measure_rendered(spec: AthleteSpec, workers: int | None = None) -> DowelRun:
     pool = render_pool(workers)
     pipeline = CameraPipeline(PoseEstimator())
     engine = HingeEngine({"exercise": spec.preset})
-    measured = []
+    measured, reps = [], []
     try:
         for index, color, depth in render_frames(spec, session, pool):
             stamp = (index + 1) / spec.fps
@@ -97,12 +98,12 @@ def measure_rendered(spec: AthleteSpec, workers: int | None = None) -> DowelRun:
             if skeleton is None:
                 measured.append([np.nan] * 4)
                 continue
-            measured.append(_dowel_mm(engine, stamp, skeleton.landmarks, skeleton.back, skeleton.up))
+            measured.append(_dowel_mm(engine, stamp, skeleton.landmarks, skeleton.back, skeleton.up, reps))
     finally:
         if pool is not None:
             pool.terminate()
         pipeline.estimator.close()
-    return DowelRun(spec, _truth_mm(spec, session), np.array(measured), session.rep_index, session.reps)
+    return DowelRun(spec, _truth_mm(spec, session), np.array(measured), session.rep_index, session.reps, reps)
 
 
 def measure_recording(path: Path, spec: AthleteSpec) -> DowelRun:
@@ -112,12 +113,14 @@ def measure_recording(path: Path, spec: AthleteSpec) -> DowelRun:
 
     session = generate(spec)
     engine = HingeEngine({"exercise": spec.preset})
+    reps: list[RepSummary] = []
     measured = [
-        _dowel_mm(engine, float(s.time_s), s.landmarks, s.back, s.up) for s in skeleton_frames(Path(path))
+        _dowel_mm(engine, float(s.time_s), s.landmarks, s.back, s.up, reps)
+        for s in skeleton_frames(Path(path))
     ]
     if len(measured) != len(session.poses):
         raise ValueError(f"{path} has {len(measured)} frames, the athlete {len(session.poses)}")
-    return DowelRun(spec, _truth_mm(spec, session), np.array(measured), session.rep_index, session.reps)
+    return DowelRun(spec, _truth_mm(spec, session), np.array(measured), session.rep_index, session.reps, reps)
 
 
 def format_run(name: str, run: DowelRun) -> str:
@@ -139,6 +142,11 @@ def format_run(name: str, run: DowelRun) -> str:
     lines.append(
         "median frame error (mm):    " + ", ".join(f"{g} {v:.1f}" for g, v in zip(GAPS, frame_error))
     )
+    lines.append(f"the engine's reps ({len(run.engine_reps)} of {len(run.reps)}), back checks:")
+    for rep in run.engine_reps:
+        back = [f for f in ("rounded_back", "banana_back", "head_down") if f in rep.faults]
+        unmeasured = " (rounded_back not measurable)" if "rounded_back" in rep.not_measurable else ""
+        lines.append(f"{rep.index:>3} {', '.join(back) or '-'}{unmeasured}")
     return "\n".join(lines)
 
 

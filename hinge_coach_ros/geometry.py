@@ -103,6 +103,28 @@ def _horizontal_unit(v: np.ndarray, up: np.ndarray) -> np.ndarray | None:
     return v / n if n > 1e-6 else None
 
 
+OPTICAL_AXIS = np.array([0.0, 0.0, 1.0])  # the camera's view direction in its optical frame
+
+
+def view_from_side_deg(lm: np.ndarray, up: np.ndarray) -> float:
+    """How far the camera is turned from side-on (0) toward facing the person (90), degrees.
+
+    For landmarks in the camera's optical frame: the angle between the camera's
+    horizontal view direction and the body's left-right axis, from the hips and
+    shoulders (the far ones are placed by BlazePose's metric model where depth
+    cannot see them). NaN when a pair is missing or the pairs lie on one plane
+    (an RGB-only skeleton placed on the sagittal plane).
+    """
+    pairs = [_point(lm, f"{side}_{part}") for part in ("hip", "shoulder") for side in ("left", "right")]
+    if any(p is None for p in pairs):
+        return math.nan
+    across = _horizontal_unit((pairs[1] - pairs[0]) + (pairs[3] - pairs[2]), up)
+    view = _horizontal_unit(OPTICAL_AXIS, up)
+    if across is None or view is None:
+        return math.nan
+    return math.degrees(math.acos(min(1.0, abs(float(across @ view)))))
+
+
 def facing_direction(lm: np.ndarray, up: np.ndarray) -> np.ndarray | None:
     """Horizontal direction the person faces: from the heels to the toes of the well-seen feet."""
     feet = []

@@ -329,6 +329,17 @@ THRESHOLDS: tuple[Threshold, ...] = (
         source="the article: finish with the glutes (full hip extension, 0 deg)",
     ),
     Threshold(
+        "rounded_back_flexion_deg",
+        12.0,
+        "Rounded back: the upper back's line (thoracic, from the back-surface profile) bent "
+        "forward against the lower back's by more than this beyond the person's standing "
+        "posture. Judged with depth, side-on.",
+        min=5.0,
+        max=45.0,
+        source="the article: a neutral spine that moves as one; on the depth profile a clean "
+        "hinge stays within about 7 deg of standing, a 15-25 deg rounded back reaches 23-35 deg",
+    ),
+    Threshold(
         "banana_back_lean_deg",
         5.0,
         "Banana back: trunk leaning back at lockout, against the person's standing posture, "

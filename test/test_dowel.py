@@ -10,6 +10,7 @@ from hinge_coach_ros.dowel import (
     DowelMeter,
     drop_protrusions,
     measure,
+    spine_bend_deg,
     station_fractions,
     support_line,
 )
@@ -188,3 +189,40 @@ def test_meter_reports_the_median_of_recent_frames():
     assert got.lumbar_gap_m == pytest.approx(truth.lumbar_m, abs=1e-6)
     meter.reset()
     assert meter.forward is None and np.isnan(meter.update(None, up, facing).head_gap_m)
+
+
+def _bend(pose: Pose) -> float:
+    back, up, facing = _station_profile(pose, AthleteSpec())
+    return spine_bend_deg(back.points, back.valid, back.fractions, np.cross(up, facing))
+
+
+def test_spine_bend_stays_through_a_clean_hinge_and_grows_with_a_rounded_back():
+    standing = _bend(Pose())
+    # A neutral spine moves as one: hinged, its bend is the standing one.
+    assert _bend(PRESETS["dowel"].bottom) == pytest.approx(standing, abs=1.0)
+    assert _bend(PRESETS["deadlift"].bottom) == pytest.approx(standing, abs=1.0)
+    # 25 deg of spinal flexion (0.3 lumbar, 0.7 thoracic) bends the upper back's line
+    # forward against the lower back's; the lines span part of each region, so by less.
+    rounded = _bend(athlete._bottom_pose(AthleteSpec(), {"rounded_back": 25.0})) - standing
+    assert 12.0 < rounded < 25.0
+    smaller = _bend(athlete._bottom_pose(AthleteSpec(), {"rounded_back": 10.0})) - standing
+    assert 1.0 < smaller < rounded
+    # Seen from the other side (the body's left-right axis reversed with its facing) the
+    # flexion keeps its sign.
+    back, up, facing = _station_profile(
+        athlete._bottom_pose(AthleteSpec(), {"rounded_back": 25.0}), AthleteSpec()
+    )
+    mirrored = back.points * np.array([1.0, 1.0, -1.0])  # optical z flipped: a mirror image
+    flip = np.array([1.0, 1.0, -1.0])
+    again = spine_bend_deg(mirrored, back.valid, back.fractions, np.cross(up * flip, facing * flip))
+    assert again == pytest.approx(rounded + standing, abs=1e-6)
+
+
+def test_spine_bend_needs_both_lines_and_is_steadied_over_frames():
+    back, up, facing = _station_profile(PRESETS["dowel"].bottom, AthleteSpec())
+    upper_hidden = back.valid & ~((back.fractions >= 0.55) & (back.fractions <= 1.0))
+    assert np.isnan(spine_bend_deg(back.points, upper_hidden, back.fractions, np.cross(up, facing)))
+    meter = DowelMeter()
+    for _ in range(4):
+        assert np.isnan(meter.update(back, up, facing).spine_bend_deg)  # under SPINE_MIN_FRAMES
+    assert meter.update(back, up, facing).spine_bend_deg == pytest.approx(_bend(PRESETS["dowel"].bottom))

@@ -29,3 +29,18 @@ def test_dowel_drill_gaps_from_depth_are_near_the_truth():
         assert abs(got[lumbar] - truth[lumbar]) < 8.0
     # The rounded back lifts the dowel off the head (truth 31 mm against 1 mm).
     assert got_r[head] - got_c[head] > 15.0
+    # The drill's arms hide the upper back, so its bend is rarely seen: never a false alarm.
+    assert len(run.engine_reps) == 2 and "rounded_back" not in run.engine_reps[0].faults
+
+
+def test_rounded_back_judged_from_depth_side_on_and_told_from_a_dropped_head():
+    """A box lift side-on: the upper back is in view (the arms hang in front), so the spine's
+    bend from the back profile judges the rounded back; a dropped head does not bend it."""
+    faults = {2: {"rounded_back": 25.0}, 3: {"head_down": 30.0}}
+    spec = AthleteSpec(preset="box_lift", reps=4, faults=faults, landmark_noise_m=0.0)
+    run = measure_rendered(spec)
+    print(format_run("box lift, side", run))
+    assert [r.index for r in run.engine_reps] == [1, 2, 3, 4]
+    back_and_head = [sorted({"rounded_back", "head_down"} & set(r.faults)) for r in run.engine_reps]
+    assert back_and_head == [[], ["rounded_back"], ["head_down"], []]
+    assert all("rounded_back" not in r.not_measurable for r in run.engine_reps)
