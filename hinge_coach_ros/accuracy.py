@@ -250,7 +250,9 @@ def _filtered(capture: RgbdCapture, mode: str) -> np.ndarray:
         samples = [SkeletonSample(t, lm, None, None) for t, lm in zip(capture.times_s, capture.landmarks)]
         return np.stack([s.landmarks for s in smooth_offline(samples)])
     p = defaults("camera_node")
-    f = OneEuroFilter(min_cutoff_hz=float(p["filter_min_cutoff_hz"]), beta=float(p["filter_beta"]))
+    f = OneEuroFilter(
+        min_cutoff_hz=float(p["filter_min_cutoff_hz"]), beta=float(p["filter_beta"]), shared=True
+    )
     out = capture.landmarks.copy()
     for i, t in enumerate(capture.times_s):
         if np.isfinite(out[i, :, :3]).any():

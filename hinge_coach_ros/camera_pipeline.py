@@ -328,7 +328,9 @@ class CameraPipeline:
     ) -> None:
         self.estimator = estimator
         self.window_radius_px = window_radius_px
-        self.filter = OneEuroFilter(min_cutoff_hz=min_cutoff_hz, beta=beta) if live_filter else None
+        self.filter = (
+            OneEuroFilter(min_cutoff_hz=min_cutoff_hz, beta=beta, shared=True) if live_filter else None
+        )
         self.sagittal_lift = SagittalLift()
 
     def process(self, frame: Frame) -> SkeletonFrame | None:

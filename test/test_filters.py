@@ -64,3 +64,24 @@ def test_zero_phase_lowpass_keeps_gaps_and_ends():
     np.testing.assert_allclose(out[:, 0], x[:, 0], atol=1e-6)  # a ramp passes unchanged, ends included
     with pytest.raises(ValueError):
         zero_phase_lowpass(x, 30.0, 20.0)
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_a_shared_cut_off_keeps_a_moving_skeleton_in_shape(shared):
+    # A trunk hinging about the hips at 90 deg/s: hips, mid back and head on one line.
+    f = OneEuroFilter(min_cutoff_hz=1.5, beta=5.0, shared=shared)
+    radii = np.array([0.0, 0.3, 0.8])
+    bend = []
+    for i in range(30):
+        a = np.radians(90.0 * i / 30)
+        points = np.stack([radii * np.sin(a), radii * np.cos(a), np.zeros(3)], axis=1)
+        out = f(i / 30, points)
+        lower, upper = out[1] - out[0], out[2] - out[1]
+        cross = lower[0] * upper[1] - lower[1] * upper[0]
+        bend.append(np.degrees(np.arctan2(cross, lower[:2] @ upper[:2])))
+    if shared:
+        # One cut-off for all: every point lags by the same time, the line stays straight.
+        assert np.max(np.abs(bend)) < 1e-6
+    else:
+        # Each its own: the head, fastest, lags least and the line bends while it moves.
+        assert np.max(np.abs(bend)) > 1.0
