@@ -297,7 +297,7 @@ def extract_back_rgb(pose: PoseResult, image_hw: tuple[int, int], lift: Sagittal
     points = lift.place(edge_uv)
     if points is None:
         return None
-    return BackProfile(points, valid, fractions)
+    return BackProfile(points, valid, fractions, from_depth=False)
 
 
 def floor_up(depth_m: np.ndarray, intrinsics: Intrinsics, person: np.ndarray | None) -> np.ndarray | None:

@@ -83,6 +83,9 @@ class BackProfile:
     points: np.ndarray  # (K, 3) metres, same frame as the skeleton
     valid: np.ndarray  # (K,) bool
     fractions: np.ndarray  # (K,) 0 hips, 1 shoulders, 1-2 shoulders to ear (station_fractions)
+    # Measured in depth; False: the person mask's contour on RGB only, placed on the sagittal
+    # plane at the skeleton's scale (its gaps are reported, its spine bend is not judged).
+    from_depth: bool = True
 
 
 @dataclass(frozen=True)
@@ -333,6 +336,8 @@ class DowelMeter:
         metrics, bend = None, math.nan
         if back is not None:
             metrics, bend = self._measure(back, up, facing)
+            if not back.from_depth:
+                bend = math.nan  # the mask's outline: not validated for the spine's bend
         self._recent.append(np.array(metrics.gaps()) if metrics is not None else np.full(4, np.nan))
         self._bends.append(bend)
         bends = np.array(self._bends)

@@ -21,7 +21,8 @@ from .landmarks import NUM_LANDMARKS
 
 SKELETON_FIELDS = ("x", "y", "z", "confidence")
 _POINT_DTYPE = np.dtype([(f, "<f4") for f in SKELETON_FIELDS])
-BACK_FIELDS = ("x", "y", "z", "fraction")
+# from_depth: 1 where the profile was measured in depth, 0 for the RGB mask's contour.
+BACK_FIELDS = ("x", "y", "z", "fraction", "from_depth")
 _BACK_DTYPE = np.dtype([(f, "<f4") for f in BACK_FIELDS])
 
 REPORT_METRICS = "hinge: metrics"
@@ -68,13 +69,15 @@ def cloud_to_skeleton(msg: PointCloud2) -> np.ndarray:
 
 
 def back_profile_to_cloud(back: BackProfile, header: Header) -> PointCloud2:
-    """The dorsal edge as a cloud: one point per station, x, y, z (NaN when not found) and its
-    position along the back (0 hips, 1 shoulders, up to 2 at the ear)."""
+    """The dorsal edge as a cloud: one point per station, x, y, z (NaN when not found), its
+    position along the back (0 hips, 1 shoulders, up to 2 at the ear) and whether it was
+    measured in depth (1) or is the RGB mask's contour (0)."""
     points = np.zeros(len(back.points), dtype=_BACK_DTYPE)
     xyz = np.where(back.valid[:, None], back.points, np.nan)
     for i, name in enumerate(("x", "y", "z")):
         points[name] = xyz[:, i]
     points["fraction"] = back.fractions
+    points["from_depth"] = float(back.from_depth)
     msg = PointCloud2(header=header, height=1, width=len(points), is_bigendian=False, is_dense=False)
     msg.fields = [
         PointField(name=name, offset=4 * i, datatype=PointField.FLOAT32, count=1)
@@ -87,13 +90,14 @@ def back_profile_to_cloud(back: BackProfile, header: Header) -> PointCloud2:
 
 
 def cloud_to_back_profile(msg: PointCloud2) -> BackProfile:
-    if [f.name for f in msg.fields][:4] != list(BACK_FIELDS) or msg.point_step != _BACK_DTYPE.itemsize:
+    if [f.name for f in msg.fields] != list(BACK_FIELDS) or msg.point_step != _BACK_DTYPE.itemsize:
         raise MessageError(f"back profile cloud must have fields {BACK_FIELDS}")
     if len(msg.data) != msg.width * msg.height * msg.point_step:
         raise MessageError("back profile cloud has an unexpected size")
     points = np.frombuffer(bytes(msg.data), dtype=_BACK_DTYPE)
     xyz = np.stack([points[f].astype(float) for f in ("x", "y", "z")], axis=1)
-    return BackProfile(xyz, np.isfinite(xyz).all(axis=1), points["fraction"].astype(float))
+    from_depth = bool(len(points) == 0 or points["from_depth"][0] > 0.5)
+    return BackProfile(xyz, np.isfinite(xyz).all(axis=1), points["fraction"].astype(float), from_depth)
 
 
 def colored_cloud(points: np.ndarray, rgb: np.ndarray, header: Header) -> PointCloud2:

@@ -226,3 +226,9 @@ def test_spine_bend_needs_both_lines_and_is_steadied_over_frames():
     for _ in range(4):
         assert np.isnan(meter.update(back, up, facing).spine_bend_deg)  # under SPINE_MIN_FRAMES
     assert meter.update(back, up, facing).spine_bend_deg == pytest.approx(_bend(PRESETS["dowel"].bottom))
+    # The RGB mask's contour gives gaps, not the bend (not validated without depth).
+    contour = BackProfile(back.points, back.valid, back.fractions, from_depth=False)
+    rgb = DowelMeter()
+    for _ in range(6):
+        got = rgb.update(contour, up, facing)
+    assert np.isnan(got.spine_bend_deg) and np.isfinite(got.head_gap_m)

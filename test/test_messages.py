@@ -7,8 +7,11 @@ from std_msgs.msg import Header
 
 from hinge_coach_ros.alignment import CUE_FOR_FAULT, HingeEngine
 from hinge_coach_ros.athlete import AthleteSpec, generate
+from hinge_coach_ros.dowel import BackProfile
 from hinge_coach_ros.messages import (
     MessageError,
+    back_profile_to_cloud,
+    cloud_to_back_profile,
     cloud_to_skeleton,
     msg_to_rep_view,
     msg_to_report_view,
@@ -16,6 +19,24 @@ from hinge_coach_ros.messages import (
     report_to_msg,
     skeleton_to_cloud,
 )
+
+
+@pytest.mark.parametrize("from_depth", [True, False])
+def test_back_profile_cloud_round_trip_keeps_stations_and_their_source(from_depth):
+    rng = np.random.default_rng(1)
+    points, fractions = rng.normal(size=(36, 3)), np.linspace(0.0, 2.0, 36)
+    valid = np.ones(36, bool)
+    valid[[3, 20]] = False
+    msg = back_profile_to_cloud(BackProfile(points, valid, fractions, from_depth), Header())
+    assert [f.name for f in msg.fields] == ["x", "y", "z", "fraction", "from_depth"]
+    back = cloud_to_back_profile(msg)
+    assert back.from_depth is from_depth
+    np.testing.assert_array_equal(back.valid, valid)
+    np.testing.assert_allclose(back.points[valid], points[valid].astype(np.float32))
+    np.testing.assert_allclose(back.fractions, fractions.astype(np.float32))
+    msg.fields = msg.fields[:4]  # the layout before from_depth: refused, with the fields named
+    with pytest.raises(MessageError, match="from_depth"):
+        cloud_to_back_profile(msg)
 
 
 def test_skeleton_cloud_round_trip_keeps_values_and_holes():
