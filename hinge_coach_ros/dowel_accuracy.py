@@ -52,7 +52,9 @@ class DowelRun:
         return out
 
 
-def rendered_spec(preset: str, view: str = "side", fps: float = 30.0) -> AthleteSpec:
+def rendered_spec(
+    preset: str, view: str = "side", fps: float = 30.0, seed: int = AthleteSpec.seed
+) -> AthleteSpec:
     """A clean, a rounded (25 deg), an arched (15 deg), a head-down (30 deg) and a clean rep; no
     landmark noise (the skeleton comes from the rendered images)."""
     return AthleteSpec(
@@ -61,6 +63,7 @@ def rendered_spec(preset: str, view: str = "side", fps: float = 30.0) -> Athlete
         faults={2: {"rounded_back": 25.0}, 3: {"banana_back": 15.0}, 4: {"head_down": 30.0}},
         camera=CameraPlacement(view=view),
         fps=fps,
+        seed=seed,
         landmark_noise_m=0.0,
     )
 
@@ -157,9 +160,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--view", default="side", choices=("side", "oblique45"))
     parser.add_argument("--fps", type=float, default=30.0)
+    parser.add_argument(
+        "--seed", type=int, default=AthleteSpec.seed, help="the athlete's seed (with --preset)"
+    )
     ns = parser.parse_args(argv)
     if ns.preset:
-        runs = {f"{ns.preset} {ns.view}": rendered_spec(ns.preset, ns.view, ns.fps)}
+        name = f"{ns.preset} {ns.view} (seed {ns.seed})"
+        runs = {name: rendered_spec(ns.preset, ns.view, ns.fps, ns.seed)}
     else:
         from .rs_recording import embedded_rgbd_session
 
