@@ -38,11 +38,15 @@ def test_lifted_skeleton_is_near_the_truth(recording):
     path, truth = recording
     source = RealSenseSource(recording=str(path), align=False)
     pipeline = CameraPipeline(PoseEstimator())
-    errors, backs = [], 0
+    errors, backs, seen = [], 0, set()
+    count = len(truth["frames"]["time_s"])
     try:
-        for i in range(0, len(truth["frames"]["time_s"])):
-            frame = source.read()
-            assert frame is not None, f"recording ended early at frame {i}"
+        while (frame := source.read()) is not None:
+            # Matched to the truth by stamp: pyrealsense2's playback now and then loses a
+            # frame at an end of the recording, which must not shift the rest.
+            i = int(round(frame.stamp_s * float(truth["fps"])))
+            assert 0 <= i < count and i not in seen, f"frame stamp {frame.stamp_s} is not a recorded frame"
+            seen.add(i)
             skeleton = pipeline.process(frame)
             if i % 10 or skeleton is None:
                 continue
@@ -50,7 +54,7 @@ def test_lifted_skeleton_is_near_the_truth(recording):
             true_lm = np.asarray(truth["frames"]["landmarks_optical_m"][i])
             for name in ("left_shoulder", "left_hip", "left_knee", "left_ankle"):
                 errors.append(np.linalg.norm(skeleton.landmarks[INDEX[name], :3] - true_lm[INDEX[name]]))
-        assert source.read() is None  # played to its end, nothing left over
+        assert len(seen) >= count - 1, f"{count - len(seen)} of {count} frames lost in playback"
     finally:
         source.close()
         pipeline.estimator.close()
