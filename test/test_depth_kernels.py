@@ -319,6 +319,13 @@ def test_fit_plane_ransac_is_deterministic_per_seed(impl):
 # back_profile
 
 
+def _scene_coords(hip_uv, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every pixel's (s, t): along the trunk axis from the hip (a) and toward the back (b)."""
+    v, u = np.mgrid[0:H, 0:W].astype(float)
+    du, dv = u - hip_uv[0], v - hip_uv[1]
+    return du * a[0] + dv * a[1], du * b[0] + dv * b[1]
+
+
 def _back_scene(
     hip_uv,
     trunk_deg: float,
@@ -336,10 +343,7 @@ def _back_scene(
     """
     a = np.array([facing_x * math.sin(math.radians(trunk_deg)), -math.cos(math.radians(trunk_deg))])
     b = facing_x * np.array([a[1], -a[0]])
-    v, u = np.mgrid[0:H, 0:W].astype(float)
-    du, dv = u - hip_uv[0], v - hip_uv[1]
-    s = du * a[0] + dv * a[1]
-    t = du * b[0] + dv * b[1]
+    s, t = _scene_coords(hip_uv, a, b)
 
     def back_px(s_px):
         f = s_px / trunk_px
@@ -390,9 +394,8 @@ def test_back_profile_finds_the_known_dorsal_edge(impl, facing_x, trunk_deg):
 @pytest.mark.parametrize("impl", IMPLS)
 def test_back_profile_survives_flying_pixels_and_a_depth_shadow(impl):
     depth_m, mask, axis, back_px, a, b = _back_scene((320.0, 380.0), 10.0, 1.0)
-    v, u = np.mgrid[0:H, 0:W].astype(float)
-    rel_t = (u - axis[0][0]) * b[0] + (v - axis[0][1]) * b[1]
-    rel_s = (u - axis[0][0]) * a[0] + (v - axis[0][1]) * a[1]
+    rel_s, rel_t = _scene_coords(axis[0], a, b)
+    v = np.arange(H, dtype=float)[:, None]  # image row
     just_outside = (rel_t > back_px(rel_s)) & (rel_t <= back_px(rel_s) + 1.5)
     depth = depth_m.astype(np.float32)
     depth[just_outside & (v < 300)] = 3.2  # flying pixels halfway to the background
@@ -415,9 +418,7 @@ def test_back_profile_uses_the_mask_when_a_wall_is_close_behind(impl):
 def test_back_profile_crosses_holes_inside_the_mask_when_asked(impl):
     """Dark hair gives no depth: a band of holes along the back edge, inside the person mask."""
     depth_m, mask, axis, back_px, a, b = _back_scene((320.0, 380.0), 30.0, 1.0)
-    v, u = np.mgrid[0:H, 0:W].astype(float)
-    rel_t = (u - axis[0][0]) * b[0] + (v - axis[0][1]) * b[1]
-    rel_s = (u - axis[0][0]) * a[0] + (v - axis[0][1]) * a[1]
+    rel_s, rel_t = _scene_coords(axis[0], a, b)
     hair = (mask > 0) & (rel_t > back_px(rel_s) - 12)
     depth = depth_m.copy()
     depth[hair] = 0.0
@@ -445,9 +446,7 @@ def test_back_profile_crosses_holes_inside_the_mask_when_asked(impl):
 def test_back_profile_drops_stations_where_an_arm_hides_the_rim(impl):
     """An arm 25 cm nearer the camera lies across the back's rim over part of the trunk."""
     depth_m, mask, axis, back_px, a, b = _back_scene((320.0, 380.0), 60.0, 1.0)
-    v, u = np.mgrid[0:H, 0:W].astype(float)
-    rel_t = (u - axis[0][0]) * b[0] + (v - axis[0][1]) * b[1]
-    rel_s = (u - axis[0][0]) * a[0] + (v - axis[0][1]) * a[1]
+    rel_s, rel_t = _scene_coords(axis[0], a, b)
     arm = (rel_s > 60) & (rel_s < 100) & (rel_t > back_px(rel_s) - 10) & (rel_t < back_px(rel_s) + 8)
     depth = np.where(arm, 2.25, depth_m)
     person = ((mask > 0) | arm).astype(np.uint8)
