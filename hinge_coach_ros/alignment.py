@@ -412,8 +412,9 @@ class HingeEngine:
         self._prev = (t, hip)
         self._recent_hip.append((t, hip))
         dowel = self._dowel.update(back, up, a.facing)
-        side_on = view_from_side_deg(lm, up) <= SPINE_SIDE_ON_MAX_DEG
-        self._spine_bend_deg = dowel.spine_bend_deg if side_on else math.nan
+        bend = dowel.spine_bend_deg
+        side_on = math.isfinite(bend) and view_from_side_deg(lm, up) <= SPINE_SIDE_ON_MAX_DEG
+        self._spine_bend_deg = bend if side_on else math.nan
         self._track_standing(t, a)
         completed = self._step_phase(t, a)
         faults = self._check_faults(t, a)

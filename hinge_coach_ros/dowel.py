@@ -336,8 +336,6 @@ class DowelMeter:
         metrics, bend = None, math.nan
         if back is not None:
             metrics, bend = self._measure(back, up, facing)
-            if not back.from_depth:
-                bend = math.nan  # the mask's outline: not validated for the spine's bend
         self._recent.append(np.array(metrics.gaps()) if metrics is not None else np.full(4, np.nan))
         self._bends.append(bend)
         bends = np.array(self._bends)
@@ -369,5 +367,6 @@ class DowelMeter:
         in_plane[ok] = np.abs(lateral - np.median(lateral)) < OFF_PLANE_M
         sagittal = np.stack([back.points @ forward, back.points @ up], axis=1)
         on_back = drop_protrusions(sagittal, in_plane, back.fractions)
-        bend = spine_bend_deg(back.points, on_back, back.fractions, across)
+        # The RGB mask's outline gives gaps; its bend is not validated.
+        bend = spine_bend_deg(back.points, on_back, back.fractions, across) if back.from_depth else math.nan
         return measure(back.points, on_back, back.fractions, up, forward), bend

@@ -112,8 +112,9 @@ def view_from_side_deg(lm: np.ndarray, up: np.ndarray) -> float:
     For landmarks in the camera's optical frame: the angle between the camera's
     horizontal view direction and the body's left-right axis, from the hips and
     shoulders (the far ones are placed by BlazePose's metric model where depth
-    cannot see them). NaN when a pair is missing or the pairs lie on one plane
-    (an RGB-only skeleton placed on the sagittal plane).
+    cannot see them). NaN when a pair is missing or has no horizontal extent.
+    Meaningless for an RGB-only skeleton placed on the sagittal plane (its pairs
+    differ within that plane): the depth checks that use it do not take RGB.
     """
     pairs = [_point(lm, f"{side}_{part}") for part in ("hip", "shoulder") for side in ("left", "right")]
     if any(p is None for p in pairs):
