@@ -59,6 +59,12 @@ FAULT_PENALTY: dict[str, float] = {
 }
 SHALLOW_PENALTY = 10.0
 
+# Head checks must hold this long (or fault_min_duration_s if longer): the ears are small
+# landmarks, and BlazePose flicks the head by about 10 deg for a quarter of a second when
+# the arms and the dowel pass it (side-on dowel drill, mid-ascent); a head out of line is
+# held through most of the rep.
+HEAD_MIN_DURATION_S = 0.4
+
 # What each fault means, which thresholds decide it, and when it is judged.
 FAULT_DEFINITIONS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "rounded_back": (
@@ -80,12 +86,12 @@ FAULT_DEFINITIONS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "head_up": (
         "head cranked up out of line with the spine, relative to setup",
         ("head_up_deg",),
-        "descent to ascent",
+        f"descent to ascent, held {HEAD_MIN_DURATION_S:g} s",
     ),
     "head_down": (
         "head dropped out of line with the spine, relative to setup",
         ("head_down_deg",),
-        "descent to ascent",
+        f"descent to ascent, held {HEAD_MIN_DURATION_S:g} s",
     ),
     "toes": (
         "weight on the toes: centre of mass ahead of mid-foot",
@@ -103,7 +109,11 @@ FAULT_DEFINITIONS: dict[str, tuple[str, tuple[str, ...], str]] = {
         ("incomplete_lockout_hip_flexion_deg",),
         "end of lockout",
     ),
-    "fast_descent": ("uncontrolled descent", ("fast_descent_speed_dps",), "at the bottom"),
+    "fast_descent": (
+        "uncontrolled descent: too little time from a fifth to four fifths of the rep's depth",
+        ("fast_descent_time_s",),
+        "start of the ascent",
+    ),
     "hips_rise_first": (
         "hips shoot up first: the knees open, the hips rise from their lowest point and the "
         "shoulders lag, so the back goes more horizontal (floor pulls)",
@@ -156,16 +166,21 @@ HIPS_FIRST_MIN_S = 0.1  # hips shooting up is brief by nature: the first instant
 HIPS_FIRST_SMOOTH_S = 0.2
 HIPS_FIRST_MIN_RISE_MM = 10.0  # the hips must be rising (2-3 times the smoothed height noise)
 LOCKOUT_HOLD_S = 0.5  # lockout is judged over this long after standing tall
-TOP_STALL_S = 0.3  # stopped rising this long near the top: the rep ends there (incomplete lockout)
+# Stopped rising this long near the top: the rep ends there (incomplete lockout). Judged on
+# the hip's least-squares slope over this window, not on the frame-to-frame speed: live
+# landmarks jitter by 2-3 deg a frame, so a held top never read still for 0.3 s on end.
+TOP_STALL_S = 0.3
 NEAR_TOP_FRACTION = 0.4  # "near the top": hip flexion below this share of the rep's deepest
 SETUP_BASELINE_S = 0.5  # standing still this long in setup gives the posture baselines
 BASELINE_FRAMES = 60  # the baselines are medians over the last 2 s of standing still
-# Descent speed for fast_descent: the least-squares slope of hip flexion over this
-# long. A frame-to-frame difference turns 1 deg of landmark jitter into 30 deg/s at
-# 30 fps, and the peak of a noisy speed is biased up. BlazePose also lags the start
-# of a movement and catches up over about 0.2 s (on the rendered deadlift the
-# measured speed then peaks 30% above the true one); a 0.3 s slope spans that.
-DESCENT_SPEED_WINDOW_S = 0.3
+# fast_descent is judged on the descent's time from a fifth to four fifths of its depth
+# (hip flexion), not on its peak speed. Time does not scale with the angle: BlazePose
+# lags the start of a hinge and catches up (on the rendered deadlift at 45 deg the
+# measured hip flexion then moves 30% faster than the true one, and a clean rep's peak
+# speed read as high as a twice-as-fast rep's), while the depth's fifths are crossed at
+# nearly the right moments. The ends of a descent are left out: its start and its
+# approach to the bottom are slow and noisy. A noisy series is not made faster either.
+DESCENT_LOW_FRACTION, DESCENT_HIGH_FRACTION = 0.2, 0.8
 
 
 @dataclass
@@ -325,6 +340,44 @@ class FaultCheck:
         self._pending_since = None
 
 
+def descent_time_s(
+    times_s: np.ndarray,
+    hip_deg: np.ndarray,
+    standing_hip_deg: float,
+    low: float = DESCENT_LOW_FRACTION,
+    high: float = DESCENT_HIGH_FRACTION,
+) -> float:
+    """Time (s) the hip flexion took to rise from ``low`` to ``high`` of the descent's depth.
+
+    The depth runs from ``standing_hip_deg`` to the deepest sample. Each level's crossing is
+    the last one before the deepest sample, interpolated between frames, so a wobble while
+    standing does not count. NaN with fewer than 3 samples or none below the low level.
+    """
+    finite = np.isfinite(hip_deg) & np.isfinite(times_s)
+    times_s, hip_deg = times_s[finite], hip_deg[finite]
+    if len(hip_deg) < 3 or not math.isfinite(standing_hip_deg):
+        return math.nan
+    # A 3-frame median: one frame's glitch (BlazePose drops the hips by 20 deg for a frame
+    # now and then) would otherwise be the last crossing of a level.
+    middle = np.median([hip_deg[:-2], hip_deg[1:-1], hip_deg[2:]], axis=0)
+    hip_deg = np.concatenate([hip_deg[:1], middle, hip_deg[-1:]])
+    deepest = int(np.argmax(hip_deg))
+    depth = hip_deg[deepest] - standing_hip_deg
+    if depth <= 0.0:
+        return math.nan
+
+    def crossing(fraction: float) -> float:
+        level = standing_hip_deg + fraction * depth
+        below = np.nonzero(hip_deg[: deepest + 1] < level)[0]
+        if len(below) == 0:
+            return math.nan
+        j = below[-1]  # the last sample below the level; the next one is at or above it
+        h0, h1 = hip_deg[j], hip_deg[j + 1]
+        return float(times_s[j] + (level - h0) / (h1 - h0) * (times_s[j + 1] - times_s[j]))
+
+    return crossing(high) - crossing(low)
+
+
 def _severity(value: float, limit: float, span: float) -> float:
     """0 at the threshold, 1 at ``span`` beyond it (0.25 as soon as it is raised)."""
     return float(np.clip(0.25 + 0.75 * (value - limit) / span, 0.0, 1.0))
@@ -345,6 +398,13 @@ def _above(value: float, limit: float, margin: float, span: float) -> Evaluation
     if not math.isfinite(value):
         return Evaluation(False)
     return Evaluation(True, value, value > limit, value < limit - margin, _severity(value, limit, span))
+
+
+def _below(value: float, limit: float, margin: float, span: float) -> Evaluation:
+    """The check of a value that must not fall below ``limit``; the value is reported as it is."""
+    if not math.isfinite(value):
+        return Evaluation(False)
+    return Evaluation(True, value, value < limit, value > limit + margin, _severity(-value, -limit, span))
 
 
 class HingeEngine:
@@ -371,7 +431,6 @@ class HingeEngine:
         }
         self._spine_bend_deg = math.nan  # this frame's, side-on with depth only
         self._standing_since: float | None = None
-        self._stalled_since: float | None = None
         self._rep: dict | None = None
         self._finishing: dict | None = None  # a rep in its lockout hold
         self._dowel = DowelMeter()
@@ -503,7 +562,18 @@ class HingeEngine:
                 if self._finishing is not None:
                     completed = self._finish_rep()  # next rep already under way
                 self.phase = "descent"
-                self._rep = {"start_s": t, "peak": {}, "faults": {}, "top_hip": [], "top_trunk": []}
+                self._rep = {
+                    "start_s": t,
+                    "peak": {},
+                    "faults": {},
+                    "top_hip": [],
+                    "top_trunk": [],
+                    # The hip's recent past (standing, then the start of the descent, which is
+                    # under way before it counts) and where it stood: the descent's time is
+                    # taken from them at the bottom.
+                    "descent": list(self._recent_hip),
+                    "standing_hip": self._standing_hip_deg,
+                }
         elif self.phase == "descent":
             if hip < self._standing_hip_deg + p["descent_start_delta_deg"] - 5.0:
                 self.phase, self._rep = "setup", None  # a dip, not a rep
@@ -520,8 +590,7 @@ class HingeEngine:
                 self.phase = "descent"
         elif self.phase == "ascent":
             peak = self._rep["peak"].get("hip", hip) if self._rep else hip
-            self._stalled_since = (self._stalled_since or t) if still else None
-            stalled_near_top = self._stalled_since is not None and t - self._stalled_since >= TOP_STALL_S
+            stalled_near_top = abs(self._hip_slope_dps(t, TOP_STALL_S)) < p["bottom_speed_dps"]
             near_top = hip < NEAR_TOP_FRACTION * peak
             turned_down = self._speed_dps > p["bottom_speed_dps"]
             if hip < p["lockout_hip_flexion_deg"] or (near_top and (stalled_near_top or turned_down)):
@@ -536,7 +605,6 @@ class HingeEngine:
         """The rep's ascent is over; judge the lockout over a short hold before closing the rep."""
         self._finishing, self._rep = self._rep, None
         self.phase = "lockout"
-        self._stalled_since = None
         self._standing_hip_deg = math.inf
         if self._finishing is not None:
             self._finishing["end_s"] = t
@@ -675,11 +743,12 @@ class HingeEngine:
         out["toes"] = (_above(a.com_offset_mm, th["toes_com_offset_mm"], 10.0, 60.0), moving)
         out["heels"] = (_above(-a.com_offset_mm, th["heels_com_offset_mm"], 10.0, 60.0), moving)
 
-        # Judged on the whole descent once it is over: the fastest moment is too short
-        # for a minimum duration, and the cue belongs at the bottom anyway.
-        descent_peak = self._rep.get("descent_speed", math.nan) if self._rep else math.nan
-        after_descent = self.phase in ("bottom", "ascent")
-        out["fast_descent"] = (_above(descent_peak, th["fast_descent_speed_dps"], 20.0, 150.0), after_descent)
+        # Judged on the whole descent once the ascent has begun, when the rep's depth is
+        # known: a pause on the way down reads as a bottom, and the depth reached there is
+        # not yet the rep's (BlazePose's lag stalls a descent halfway for a few frames).
+        rising = self.phase == "ascent"
+        descent_s = self._descent_time_s() if rising else math.nan
+        out["fast_descent"] = (_below(descent_s, th["fast_descent_time_s"], 0.05, 0.2), rising)
 
         # Pulls from the floor: the chest and the hips rise together. Hips first shows as
         # the hips rising from their lowest point while the shoulders do not follow (the back
@@ -691,7 +760,7 @@ class HingeEngine:
         )
         knee_deepest = self._rep.get("knee_at_deepest", math.nan) if self._rep else math.nan
         out["hips_high"] = (
-            _above(-knee_deepest, -th["hips_high_knee_flexion_deg"], 3.0, 15.0),
+            _below(knee_deepest, th["hips_high_knee_flexion_deg"], 3.0, 15.0),
             from_floor and self.phase in ("bottom", "ascent"),
         )
         lean_back = self._baseline_of("trunk") - a.trunk_inclination_deg
@@ -701,19 +770,30 @@ class HingeEngine:
         out["no_brace"] = (Evaluation(False), False)
         return out
 
-    def _descent_speed_dps(self, t: float) -> float:
-        """Hip flexion speed as the least-squares slope over the last DESCENT_SPEED_WINDOW_S."""
-        window = [(ti, h) for ti, h in self._recent_hip if t - ti <= DESCENT_SPEED_WINDOW_S + 1e-9]
-        if len(window) < 3:
-            return self._speed_dps
+    def _hip_slope_dps(self, t: float, window_s: float) -> float:
+        """Hip flexion's least-squares slope over the last ``window_s`` (deg/s); NaN until the
+        frames span that long."""
+        window = [(ti, h) for ti, h in self._recent_hip if t - ti <= window_s + 1e-6]
+        if len(window) < 3 or t - window[0][0] < window_s - 0.05:
+            return math.nan
         times, hips = np.array(window).T
         times = times - times.mean()
         return float(times @ (hips - hips.mean()) / (times @ times))
 
+    def _descent_time_s(self) -> float:
+        """This rep's descent time from a fifth to four fifths of its depth (s), cached."""
+        rep = self._rep
+        if rep is None:
+            return math.nan
+        samples = rep["descent"]
+        if rep.get("descent_time", (None,))[0] != len(samples):
+            times, hips = np.array(samples, dtype=float).T
+            rep["descent_time"] = (len(samples), descent_time_s(times, hips, rep["standing_hip"]))
+        return rep["descent_time"][1]
+
     def _check_faults(self, t: float, a: FrameAngles) -> dict[str, FaultStatus]:
-        if self._rep is not None and self.phase == "descent":
-            speed = self._descent_speed_dps(t)
-            self._rep["descent_speed"] = max(self._rep.get("descent_speed", -math.inf), speed)
+        if self._rep is not None and self.phase == "descent" and self._rep["descent"][-1][0] < t:
+            self._rep["descent"].append((t, a.hip_flexion_deg))
         statuses = {}
         for fault_id, (ev, applies) in self._evaluate(t, a).items():
             min_s = self.thresholds["fault_min_duration_s"]
@@ -721,6 +801,8 @@ class HingeEngine:
                 min_s = 0.0  # judged on the whole descent: nothing left to wait out
             elif fault_id == "hips_rise_first":
                 min_s = min(min_s, HIPS_FIRST_MIN_S)
+            elif fault_id in ("head_up", "head_down"):
+                min_s = max(min_s, HEAD_MIN_DURATION_S)
             check = self.checks[fault_id]
             active = check.update(t, applies and ev.raise_now, ev.clear_now or not applies, min_s)
             statuses[fault_id] = FaultStatus(

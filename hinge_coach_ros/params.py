@@ -349,12 +349,14 @@ THRESHOLDS: tuple[Threshold, ...] = (
         source="the article: no banana backs; lockout is hip extension, not lumbar extension",
     ),
     Threshold(
-        "fast_descent_speed_dps",
-        160.0,
-        "Fast descent: hip flexion speed on the way down above this.",
-        min=30.0,
-        max=600.0,
-        source="a controlled 1.5-2 s descent peaks near 100-120 deg/s",
+        "fast_descent_time_s",
+        0.3,
+        "Fast descent: hip flexion went from a fifth to four fifths of the rep's depth in less than this.",
+        min=0.05,
+        max=2.0,
+        source="the article: slow and controlled; a controlled 1.5-2 s descent takes 0.5-0.7 s "
+        "from a fifth to four fifths of its depth on a smooth (minimum-jerk) path; 0.3 s is a "
+        "whole descent of about 0.9 s",
     ),
     Threshold(
         "hips_rise_first_lead_mm",
