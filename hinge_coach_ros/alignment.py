@@ -179,7 +179,8 @@ BASELINE_FRAMES = 60  # the baselines are medians over the last 2 s of standing 
 # measured hip flexion then moves 30% faster than the true one, and a clean rep's peak
 # speed read as high as a twice-as-fast rep's), while the depth's fifths are crossed at
 # nearly the right moments. The ends of a descent are left out: its start and its
-# approach to the bottom are slow and noisy. A noisy series is not made faster either.
+# approach to the bottom are slow and noisy. And landmark noise biases a peak speed up,
+# not a crossing time.
 DESCENT_LOW_FRACTION, DESCENT_HIGH_FRACTION = 0.2, 0.8
 
 
@@ -570,7 +571,7 @@ class HingeEngine:
                     "top_trunk": [],
                     # The hip's recent past (standing, then the start of the descent, which is
                     # under way before it counts) and where it stood: the descent's time is
-                    # taken from them at the bottom.
+                    # taken from them once the ascent begins.
                     "descent": list(self._recent_hip),
                     "standing_hip": self._standing_hip_deg,
                 }
