@@ -291,6 +291,7 @@ class SteadyFacing:
         self.facing: np.ndarray | None = None
         self._disagree_since: float | None = None
         self._frames = 0
+        self.turns = 0  # how often a lasting disagreement replaced the facing
 
     def reset(self) -> None:
         self.facing, self._disagree_since, self._frames = None, None, 0
@@ -311,6 +312,7 @@ class SteadyFacing:
             self._disagree_since = t
         elif t - self._disagree_since >= self.TURN_S:
             self.facing, self._disagree_since, self._frames = facing_now, None, 1
+            self.turns += 1
         return self.facing
 
 
@@ -461,7 +463,13 @@ class HingeEngine:
         if lm.shape != (33, 4):
             raise ValueError(f"landmarks must be (33, 4), got {lm.shape}")
         up = self._gravity(lm, floor_up)
+        turns = self.facing.turns
         a = frame_angles(lm, up, self.facing.update(t, facing_direction(lm, up)))
+        if self.facing.turns != turns:
+            # The facing was replaced (a first frame's facing from a guessed foot, or the
+            # person turned): the signed sagittal baselines taken in the old one are wrong.
+            for values in self._baseline.values():
+                values.clear()
         if a is None or not math.isfinite(a.hip_flexion_deg):
             return self._no_person(t)
         self._last_seen_s = t

@@ -359,3 +359,27 @@ def test_an_incomplete_lockout_held_with_jittery_landmarks_ends_the_rep_there():
     reps = reps_of(run(s, {"exercise": "deadlift"})[1])
     assert len(reps) == 3
     assert ["incomplete_lockout" in r.faults for r in reps] == [False, True, False]
+
+
+def test_posture_baselines_taken_before_the_facing_settled_are_dropped():
+    # The first frames' feet point backwards (BlazePose guessed a hidden foot): the facing is
+    # replaced a second later, and the head's standing baseline taken with the wrong facing
+    # (its sign flipped) must not be the reference for the reps.
+    s = generate(AthleteSpec(preset="dowel", reps=2, seed=3, landmark_noise_m=0.0))
+    lm = s.landmarks.copy()
+    # BlazePose's ears sit a few cm ahead of the true ones: a standing head-neck angle of
+    # about 14 deg, which the baseline cancels when it is taken with the right facing.
+    forward = lm[0, INDEX["left_foot_index"], :3] - lm[0, INDEX["left_heel"], :3]
+    forward -= (forward @ s.up_optical) * s.up_optical
+    for side in ("left", "right"):
+        lm[:, INDEX[f"{side}_ear"], :3] += 0.05 * forward / np.linalg.norm(forward)
+    first = s.times_s < 1.0
+    for side in ("left", "right"):
+        heel, toe = INDEX[f"{side}_heel"], INDEX[f"{side}_foot_index"]
+        lm[first, heel, :3], lm[first, toe, :3] = lm[first, toe, :3].copy(), lm[first, heel, :3].copy()
+    engine = HingeEngine({"exercise": "dowel"})
+    reports = [engine.update(float(t), frame) for t, frame in zip(s.times_s, lm)]
+    assert engine.facing.turns == 1
+    reps = reps_of(reports)
+    assert len(reps) == 2
+    assert not any(f in r.faults for r in reps for f in ("head_up", "head_down", "banana_back"))
