@@ -112,7 +112,7 @@ FAULT_DEFINITIONS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "fast_descent": (
         "uncontrolled descent: too little time from a fifth to four fifths of the rep's depth",
         ("fast_descent_time_s",),
-        "start of the ascent",
+        "end of the rep",
     ),
     "hips_rise_first": (
         "hips shoot up first: the knees open, the hips rise from their lowest point and the "
@@ -352,33 +352,47 @@ def descent_time_s(
 ) -> float:
     """Time (s) the hip flexion took to rise from ``low`` to ``high`` of the descent's depth.
 
-    The depth runs from ``standing_hip_deg`` to the deepest sample. Each level's crossing is
-    the last one before the deepest sample, interpolated between frames, so a wobble while
-    standing does not count. NaN with fewer than 3 samples or none below the low level.
+    The samples run up to the end of the descent (the bottom). The depth runs from
+    ``standing_hip_deg`` to where the descent ended (the median of its last 3 samples), not
+    to its highest sample: BlazePose now and then throws the hips 30-40 deg too deep for a
+    few frames on the way down (a box at 45 deg), and such a spike is no bottom. Each
+    level's crossing is the last one before the end, interpolated between frames, so a
+    wobble while standing or a spike on the way does not count. NaN with fewer than 3
+    samples, or when the series never stood below the low level or ends below the high one.
     """
     finite = np.isfinite(hip_deg) & np.isfinite(times_s)
     times_s, hip_deg = times_s[finite], hip_deg[finite]
     if len(hip_deg) < 3 or not math.isfinite(standing_hip_deg):
         return math.nan
+    depth = float(np.median(hip_deg[-3:])) - standing_hip_deg
     # A 3-frame median: one frame's glitch (BlazePose drops the hips by 20 deg for a frame
     # now and then) would otherwise be the last crossing of a level.
     middle = np.median([hip_deg[:-2], hip_deg[1:-1], hip_deg[2:]], axis=0)
     hip_deg = np.concatenate([hip_deg[:1], middle, hip_deg[-1:]])
-    deepest = int(np.argmax(hip_deg))
-    depth = hip_deg[deepest] - standing_hip_deg
     if depth <= 0.0:
         return math.nan
 
     def crossing(fraction: float) -> float:
         level = standing_hip_deg + fraction * depth
-        below = np.nonzero(hip_deg[: deepest + 1] < level)[0]
-        if len(below) == 0:
+        below = np.nonzero(hip_deg < level)[0]
+        if len(below) == 0 or below[-1] == len(hip_deg) - 1:
             return math.nan
         j = below[-1]  # the last sample below the level; the next one is at or above it
         h0, h1 = hip_deg[j], hip_deg[j + 1]
         return float(times_s[j] + (level - h0) / (h1 - h0) * (times_s[j + 1] - times_s[j]))
 
     return crossing(high) - crossing(low)
+
+
+def _rep_descent_time_s(rep: dict | None) -> float:
+    """A rep's descent time from a fifth to four fifths of its depth (s), cached on the rep."""
+    if rep is None:
+        return math.nan
+    end = rep["descent_end"]
+    if rep.get("descent_time", (None,))[0] != end:
+        times, hips = np.array(rep["hips"][:end], dtype=float).T
+        rep["descent_time"] = (end, descent_time_s(times, hips, rep["standing_hip"]))
+    return rep["descent_time"][1]
 
 
 def _severity(value: float, limit: float, span: float) -> float:
@@ -579,8 +593,9 @@ class HingeEngine:
                     "top_trunk": [],
                     # The hip's recent past (standing, then the start of the descent, which is
                     # under way before it counts) and where it stood: the descent's time is
-                    # taken from them once the ascent begins.
-                    "descent": list(self._recent_hip),
+                    # taken from them when the rep ends.
+                    "hips": list(self._recent_hip),
+                    "descent_end": len(self._recent_hip),  # samples up to the last descent frame
                     "standing_hip": self._standing_hip_deg,
                 }
         elif self.phase == "descent":
@@ -634,6 +649,9 @@ class HingeEngine:
             # line with it, so the head reads dropped while the back rounds (on the skeleton
             # a 25 deg rounded back reads as head_down on every rep): the back is the fault.
             rep["faults"].pop("head_down", None)
+        descent_s = _rep_descent_time_s(rep)
+        if math.isfinite(descent_s) and descent_s < th["fast_descent_time_s"]:
+            rep["faults"]["fast_descent"] = _severity(-descent_s, -th["fast_descent_time_s"], 0.2)
         top_hip = min(rep["top_hip"], default=math.nan)
         if math.isfinite(top_hip) and top_hip > th["incomplete_lockout_hip_flexion_deg"]:
             rep["faults"]["incomplete_lockout"] = _severity(
@@ -752,12 +770,12 @@ class HingeEngine:
         out["toes"] = (_above(a.com_offset_mm, th["toes_com_offset_mm"], 10.0, 60.0), moving)
         out["heels"] = (_above(-a.com_offset_mm, th["heels_com_offset_mm"], 10.0, 60.0), moving)
 
-        # Judged on the whole descent once the ascent has begun, when the rep's depth is
-        # known: a pause on the way down reads as a bottom, and the depth reached there is
-        # not yet the rep's (BlazePose's lag stalls a descent halfway for a few frames).
-        rising = self.phase == "ascent"
-        descent_s = self._descent_time_s() if rising else math.nan
-        out["fast_descent"] = (_below(descent_s, th["fast_descent_time_s"], 0.05, 0.2), rising)
+        # Judged once, on the whole descent, when the rep ends (see _finish_rep): a pause on
+        # the way down reads as a bottom, and a few frames of BlazePose throwing the hips too
+        # deep read as a turn into the ascent and back, so neither end of the descent is
+        # known before the ascent is over. Here: this rep's time so far, for the report.
+        descent_s = _rep_descent_time_s(self._rep) if self.phase == "ascent" else math.nan
+        out["fast_descent"] = (Evaluation(math.isfinite(descent_s), descent_s), False)
 
         # Pulls from the floor: the chest and the hips rise together. Hips first shows as
         # the hips rising from their lowest point while the shoulders do not follow (the back
@@ -789,24 +807,18 @@ class HingeEngine:
         times = times - times.mean()
         return float(times @ (hips - hips.mean()) / (times @ times))
 
-    def _descent_time_s(self) -> float:
-        """This rep's descent time from a fifth to four fifths of its depth (s), cached."""
-        rep = self._rep
-        if rep is None:
-            return math.nan
-        samples = rep["descent"]
-        if rep.get("descent_time", (None,))[0] != len(samples):
-            times, hips = np.array(samples, dtype=float).T
-            rep["descent_time"] = (len(samples), descent_time_s(times, hips, rep["standing_hip"]))
-        return rep["descent_time"][1]
-
     def _check_faults(self, t: float, a: FrameAngles) -> dict[str, FaultStatus]:
-        if self._rep is not None and self.phase == "descent" and self._rep["descent"][-1][0] < t:
-            self._rep["descent"].append((t, a.hip_flexion_deg))
+        if self._rep is not None and self._rep["hips"][-1][0] < t:
+            # Every frame of the rep, not only the descent's: a few frames read as a turn
+            # into the ascent (BlazePose throwing the hips too deep, then back) belong to
+            # the descent when it goes on.
+            self._rep["hips"].append((t, a.hip_flexion_deg))
+            if self.phase == "descent":
+                self._rep["descent_end"] = len(self._rep["hips"])
         statuses = {}
         for fault_id, (ev, applies) in self._evaluate(t, a).items():
             min_s = self.thresholds["fault_min_duration_s"]
-            if fault_id in ("fast_descent", "hips_high"):
+            if fault_id == "hips_high":
                 min_s = 0.0  # judged on the whole descent: nothing left to wait out
             elif fault_id == "hips_rise_first":
                 min_s = min(min_s, HIPS_FIRST_MIN_S)

@@ -350,12 +350,12 @@ THRESHOLDS: tuple[Threshold, ...] = (
     ),
     Threshold(
         "fast_descent_time_s",
-        0.3,
+        0.32,
         "Fast descent: hip flexion went from a fifth to four fifths of the rep's depth in less than this.",
         min=0.05,
         max=2.0,
         source="the article: slow and controlled; a controlled 1.5-2 s descent takes 0.5-0.7 s "
-        "from a fifth to four fifths of its depth on a smooth (minimum-jerk) path; 0.3 s is a "
+        "from a fifth to four fifths of its depth on a smooth (minimum-jerk) path; 0.32 s is a "
         "whole descent of about 0.9 s",
     ),
     Threshold(
