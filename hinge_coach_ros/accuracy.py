@@ -316,12 +316,14 @@ def score_rgbd(captures: list[RgbdCapture], mode: str) -> RgbdResult:
         true_angles["com_offset_mm"] = np.asarray(frames["com_ahead_of_midfoot_mm"], dtype=float)
         head = _truth_landmark_angles(truth)["head_neck_deg"]
         # The head checks use the angle relative to standing: compare it so, both sides
-        # against their own first second of standing.
+        # against their own standing between reps (the setups after the first second, as
+        # the engine's baseline: in the first second the facing may not have settled).
         settle = int(fps)
-        true_angles["head_neck_deg"] = head - np.nanmedian(head[:settle])
-        measured["head_neck_deg"] = measured["head_neck_deg"] - np.nanmedian(
-            measured["head_neck_deg"][:settle]
-        )
+        standing = np.asarray(frames["phase"]) == "setup"
+        standing[:settle] = False
+        true_angles["head_neck_deg"] = head - np.nanmedian(head[standing])
+        measured_head = measured["head_neck_deg"]
+        measured["head_neck_deg"] = measured_head - np.nanmedian(measured_head[standing])
         speed = np.abs(np.gradient(true_angles["hip_flexion_deg"], capture.times_s))
         for a in RGBD_ANGLES:
             out.errors[a].append(np.abs(measured[a] - true_angles[a])[settle:])
