@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from dataclasses import fields
 from pathlib import Path
@@ -17,10 +18,11 @@ def _cmd_run(ns: argparse.Namespace) -> int:
     args = GraphArgs(**{f.name: getattr(ns, f.name) for f in fields(GraphArgs)})
     rig = Rig(args)
     camera = rig.nodes["camera_node"]
+    signal.signal(signal.SIGINT, lambda *_: setattr(rig, "stop_requested", True))
     try:
         if ns.duration_s:
             rig.spin_until(lambda: False, ns.duration_s)
-        elif not rig.spin_session(timeout_s=ns.timeout_s):
+        elif not rig.spin_session(timeout_s=ns.timeout_s) and not rig.stop_requested:
             print("hinge-coach: error: the session did not end within --timeout-s", file=sys.stderr)
             return 1
     except KeyboardInterrupt:

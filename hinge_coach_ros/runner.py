@@ -44,13 +44,18 @@ class Rig:
             self.close()
             raise
 
+    # Set by a signal handler (Ctrl-C): the spin loop ends between callbacks. A
+    # KeyboardInterrupt raised inside rclpy's C code instead (taking a message) surfaces
+    # as a RuntimeError with a traceback.
+    stop_requested = False
+
     def add_node(self, node: Node) -> None:
         self.executor.add_node(node)
 
     def spin_until(self, done: Callable[[], bool], timeout_s: float) -> bool:
         """Spin until ``done()`` or the timeout; returns whether ``done()`` became true."""
         deadline = time.monotonic() + timeout_s
-        while self.context.ok() and time.monotonic() < deadline:
+        while not self.stop_requested and self.context.ok() and time.monotonic() < deadline:
             self.executor.spin_once(timeout_sec=0.05)
             if done():
                 return True
