@@ -31,7 +31,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .dowel import DowelLine, support_line
+from .dowel import DowelLine, lumbar_hollow_m, support_line
 from .landmarks import INDEX, NUM_LANDMARKS
 
 # Segment lengths as fractions of body height, from Winter's anthropometric
@@ -836,6 +836,7 @@ class DowelGaps:
     mid_back_m: float
     tailbone_m: float
     lumbar_m: float
+    lumbar_hollow_m: float  # the low back's hollow under the trunk's own line (dowel.lumbar_hollow_m)
     line_point: np.ndarray  # where the dowel rests on the sacrum (world)
     line_dir: np.ndarray  # unit direction of the dowel line, tailbone to head (world)
     back_dir: np.ndarray  # unit normal of the line pointing behind the athlete (world)
@@ -877,6 +878,7 @@ def virtual_dowel(body: Body) -> DowelGaps:
         mid_back_m=float(gaps[labels == 2].min()),
         tailbone_m=float(gaps[0]),
         lumbar_m=float(gaps[labels == 1].max()),
+        lumbar_hollow_m=lumbar_hollow_m(p, 0, np.where(labels <= 2)[0], np.where(labels == 1)[0]),
         line_point=np.array([*line.point, 0.0]),
         line_dir=np.array([*line.direction, 0.0]),
         back_dir=np.array([*line.back_normal, 0.0]),

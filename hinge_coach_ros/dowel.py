@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -96,6 +96,8 @@ class DowelMetrics:
     lumbar_gap_m: float
     # Lower back line to upper back line (``spine_bend_deg``), flexion positive; NaN unseen.
     spine_bend_deg: float = math.nan
+    # The low back's hollow under the trunk's own support line (``lumbar_hollow_m``); NaN unseen.
+    lumbar_hollow_m: float = math.nan
 
     def gaps(self) -> tuple[float, float, float, float]:
         return (self.head_gap_m, self.mid_back_gap_m, self.tailbone_gap_m, self.lumbar_gap_m)
@@ -162,6 +164,22 @@ def support_line(sagittal: np.ndarray, sacrum: int, candidates: np.ndarray | Non
     return DowelLine(p[sacrum].copy(), direction, back_normal, int(idx[k]))
 
 
+def lumbar_hollow_m(sagittal: np.ndarray, sacrum: int, trunk: np.ndarray, lumbar: np.ndarray) -> float:
+    """The lumbar lordosis as the dowel shows it, whatever the head does (metres, or NaN).
+
+    The deepest of the ``lumbar`` points in front of the support line from the ``sacrum``
+    over the ``trunk`` points (up to the shoulders; neck and head left out). With a neutral
+    spine the head lies on the dowel and this is the lumbar gap; a head tipped back lifts
+    the dowel off the mid back and opens the lumbar gap (by 5-12 mm on the athlete) but
+    not this hollow. An anterior pelvic tilt deepens it: the pelvis tips forward and the
+    lumbar spine extends by as much (1.5 mm per degree on the athlete, from 39 mm neutral).
+    """
+    line = support_line(sagittal, sacrum, trunk)
+    if line is None or len(lumbar) == 0:
+        return math.nan
+    return float(line.gaps(sagittal[lumbar]).max())
+
+
 def measure(
     points: np.ndarray, valid: np.ndarray, fractions: np.ndarray, up: np.ndarray, facing: np.ndarray
 ) -> DowelMetrics | None:
@@ -197,6 +215,7 @@ def measure(
         mid_back_gap_m=float(gaps[mid_idx].min()),
         tailbone_gap_m=float(gaps[sacrum_i]),
         lumbar_gap_m=float(gaps[lumbar_idx].max()),
+        lumbar_hollow_m=lumbar_hollow_m(sag, int(sacrum_i), upper, lumbar_idx),
     )
 
 
@@ -336,15 +355,21 @@ class DowelMeter:
         metrics, bend = None, math.nan
         if back is not None:
             metrics, bend = self._measure(back, up, facing)
-        self._recent.append(np.array(metrics.gaps()) if metrics is not None else np.full(4, np.nan))
+        self._recent.append(
+            np.array([*metrics.gaps(), metrics.lumbar_hollow_m])
+            if metrics is not None
+            else np.full(5, np.nan)
+        )
         self._bends.append(bend)
         bends = np.array(self._bends)
         bends = bends[np.isfinite(bends)]
         steady_bend = float(np.median(bends)) if len(bends) >= SPINE_MIN_FRAMES else math.nan
         recent = np.array(self._recent)
-        seen = np.isfinite(recent).all(axis=1)
-        gaps = np.median(recent[seen], axis=0) if seen.any() else np.full(4, np.nan)
-        return DowelMetrics(*(float(v) for v in gaps), spine_bend_deg=steady_bend)
+        seen = np.isfinite(recent[:, :4]).all(axis=1)
+        gaps = np.median(recent[seen, :4], axis=0) if seen.any() else np.full(4, np.nan)
+        hollows = recent[:, 4][np.isfinite(recent[:, 4])]
+        hollow = float(np.median(hollows)) if len(hollows) else math.nan
+        return DowelMetrics(*(float(v) for v in gaps), spine_bend_deg=steady_bend, lumbar_hollow_m=hollow)
 
     def _measure(
         self, back: BackProfile, up: np.ndarray, facing: np.ndarray
@@ -367,6 +392,10 @@ class DowelMeter:
         in_plane[ok] = np.abs(lateral - np.median(lateral)) < OFF_PLANE_M
         sagittal = np.stack([back.points @ forward, back.points @ up], axis=1)
         on_back = drop_protrusions(sagittal, in_plane, back.fractions)
-        # The RGB mask's outline gives gaps; its bend is not validated.
-        bend = spine_bend_deg(back.points, on_back, back.fractions, across) if back.from_depth else math.nan
-        return measure(back.points, on_back, back.fractions, up, forward), bend
+        metrics = measure(back.points, on_back, back.fractions, up, forward)
+        if not back.from_depth:
+            # The RGB mask's outline gives the dowel's gaps; its bend and hollow are not validated.
+            if metrics is not None:
+                metrics = replace(metrics, lumbar_hollow_m=math.nan)
+            return metrics, math.nan
+        return metrics, spine_bend_deg(back.points, on_back, back.fractions, across)

@@ -147,6 +147,7 @@ def report_to_msg(report: FrameReport, header: Header, cue_for_fault: dict[str, 
         _kv("dowel_mid_back_gap_m", report.dowel.mid_back_gap_m),
         _kv("dowel_tailbone_gap_m", report.dowel.tailbone_gap_m),
         _kv("dowel_lumbar_gap_m", report.dowel.lumbar_gap_m),
+        _kv("lumbar_hollow_m", report.dowel.lumbar_hollow_m),
         _kv("spine_bend_deg", report.dowel.spine_bend_deg),
     ]
     statuses = [

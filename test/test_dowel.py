@@ -191,6 +191,33 @@ def test_meter_reports_the_median_of_recent_frames():
     assert meter.forward is None and np.isnan(meter.update(None, up, facing).head_gap_m)
 
 
+def test_lumbar_hollow_deepens_with_an_anterior_pelvic_tilt_not_with_a_head_tipped_back():
+    """The hollow is the lumbar gap under a dowel laid on the trunk alone: a head tipped back
+    lifts the whole dowel off the mid back and opens the lumbar gap, not this hollow."""
+
+    def hollow(pose: Pose) -> tuple[float, float, float]:
+        truth = virtual_dowel(body_at(pose, 1.75))
+        back, up, facing = _station_profile(pose, AthleteSpec())
+        got = DowelMeter(frames=1).update(back, up, facing)
+        assert got.lumbar_hollow_m == pytest.approx(truth.lumbar_hollow_m, abs=1.5e-3)
+        return 1000 * truth.lumbar_hollow_m, 1000 * truth.lumbar_m, 1000 * got.lumbar_hollow_m
+
+    neutral, neutral_gap, _ = hollow(PRESETS["dowel"].bottom)
+    assert neutral == pytest.approx(neutral_gap)  # the head lies on the dowel: the same line
+    assert 30.0 < neutral < 45.0  # about a flat hand's thickness
+    tilted, _, _ = hollow(athlete._bottom_pose(AthleteSpec(), {"no_brace": 15.0}))
+    assert 14.0 < tilted - neutral < 20.0  # about 1.1 mm per degree of anterior tilt
+    head_up, head_up_gap, _ = hollow(athlete._bottom_pose(AthleteSpec(), {"head_up": 25.0}))
+    assert head_up == pytest.approx(neutral, abs=0.5) and head_up_gap - neutral > 8.0
+    rounded, _, _ = hollow(athlete._bottom_pose(AthleteSpec(), {"rounded_back": 25.0}))
+    assert rounded < neutral - 5.0  # a flexed lumbar spine loses its lordosis
+    # The RGB mask's outline gives the gaps but not the hollow (not validated without depth).
+    back, up, facing = _station_profile(Pose(pelvis_tilt_deg=15.0), AthleteSpec())
+    contour = BackProfile(back.points, back.valid, back.fractions, from_depth=False)
+    got = DowelMeter(frames=1).update(contour, up, facing)
+    assert np.isnan(got.lumbar_hollow_m) and got.lumbar_gap_m > 0.05
+
+
 def _bend(pose: Pose) -> float:
     back, up, facing = _station_profile(pose, AthleteSpec())
     return spine_bend_deg(back.points, back.valid, back.fractions, np.cross(up, facing))
