@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -32,6 +33,7 @@ FAULT_CASES: dict[str, float] = {
     "heels": 70.0,
     "hips_rise_first": 50.0,
     "hips_high": 25.0,
+    "no_brace": 15.0,
 }
 # Checks for pulls from the floor only (not the dowel drill, where straight-ish legs are the point).
 FLOOR_ONLY = ("hips_rise_first", "hips_high")
@@ -48,14 +50,21 @@ class Tally:
     faulty: int = 0
     false_alarms: int = 0  # clean reps where it raised it anyway
     clean: int = 0
+    # Faulty or clean reps where the engine said the check was not measurable (no depth, an
+    # oblique view): in neither rate, since a check that cannot see is neither right nor wrong.
+    not_measurable: int = 0
 
-    def count(self, fault_id: str, raised: bool, true_faults: dict) -> None:
+    def count(self, fault_id: str, raised: bool, true_faults: dict, measurable: bool = True) -> None:
         """One rep: faulty if the truth has this fault, clean if it has none (a rep with
         another fault counts as neither)."""
-        if fault_id in true_faults:
+        if fault_id not in true_faults and true_faults:
+            return
+        if not measurable and not raised:
+            self.not_measurable += 1
+        elif fault_id in true_faults:
             self.faulty += 1
             self.found += int(raised)
-        elif not true_faults:
+        else:
             self.clean += 1
             self.false_alarms += int(raised)
 
@@ -136,9 +145,9 @@ def evaluate(
             continue  # counted as a rep-count failure; fault rates need reps matched to truth
         for rep, truth in zip(reps, session.reps):
             for fault_id in faults:
-                raised = fault_id in rep.faults
+                raised, measurable = fault_id in rep.faults, fault_id not in rep.not_measurable
                 for tally in (result.tallies[fault_id], result.by_view[view][fault_id]):
-                    tally.count(fault_id, raised, truth["faults"])
+                    tally.count(fault_id, raised, truth["faults"], measurable)
     return result
 
 
@@ -155,17 +164,21 @@ def format_result(result: Result) -> str:
         rates = [result.by_view[v][fault_id] for v in views]
         lines.append(
             f"{fault_id:<20} "
-            + " ".join(f"{f'{t.detection_rate:.0%} / {t.false_alarm_rate:.0%}':>14}" for t in rates)
+            + " ".join(f"{f'{_rate(t.detection_rate)} / {_rate(t.false_alarm_rate)}':>14}" for t in rates)
         )
     return "\n".join(lines)
 
 
+def _rate(rate: float) -> str:
+    return f"{rate:.0%}" if math.isfinite(rate) else "-"
+
+
 def format_tallies(tallies: dict[str, Tally]) -> str:
-    lines = [f"{'fault':<20} {'found':>12} {'rate':>6} {'false alarms':>14} {'rate':>6}"]
+    lines = [f"{'fault':<20} {'found':>12} {'rate':>6} {'false alarms':>14} {'rate':>6}  not measurable"]
     for fault_id, t in tallies.items():
         lines.append(
-            f"{fault_id:<20} {t.found:>5} / {t.faulty:<4} {t.detection_rate:>6.0%} "
-            f"{t.false_alarms:>7} / {t.clean:<4} {t.false_alarm_rate:>6.0%}"
+            f"{fault_id:<20} {t.found:>5} / {t.faulty:<4} {_rate(t.detection_rate):>6} "
+            f"{t.false_alarms:>7} / {t.clean:<4} {_rate(t.false_alarm_rate):>6}  {t.not_measurable:>5}"
         )
     return "\n".join(lines)
 
@@ -338,7 +351,8 @@ def score_rgbd(captures: list[RgbdCapture], mode: str) -> RgbdResult:
             continue
         for rep, truth_rep in zip(reps, truth["reps"]):
             for fault_id, tally in out.result.tallies.items():
-                tally.count(fault_id, fault_id in rep.faults, truth_rep["faults"])
+                raised, measurable = fault_id in rep.faults, fault_id not in rep.not_measurable
+                tally.count(fault_id, raised, truth_rep["faults"], measurable)
     return out
 
 

@@ -9,6 +9,7 @@ lockout itself (banana back, incomplete lockout) is judged as part of it.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import deque
 from dataclasses import dataclass, field, replace
@@ -103,7 +104,11 @@ FAULT_DEFINITIONS: dict[str, tuple[str, tuple[str, ...], str]] = {
         ("heels_com_offset_mm",),
         "descent to ascent",
     ),
-    "no_brace": ("anterior pelvic tilt at setup: not braced, not neutral", (), "needs depth"),
+    "no_brace": (
+        "not braced, not neutral: an anterior pelvic tilt arches the low back under the dowel",
+        ("no_brace_lumbar_hollow_mm",),
+        "descent and bottom; depth, side-on",
+    ),
     "incomplete_lockout": (
         "hip flexion left at the top: no full hip extension",
         ("incomplete_lockout_hip_flexion_deg",),
@@ -149,15 +154,16 @@ def fault_table() -> str:
     return "\n".join(rows) + "\n"
 
 
-# rounded_back needs the back-surface profile from depth; without it, it is reported
-# as not measurable, never guessed from the skeleton. no_brace is not judged yet: an
-# anterior pelvic tilt changes the back's profile by less than the depth error (about
-# 0.5 mm of lumbar gap per degree).
-# The spine's bend is judged only this close to side-on: obliquely the back's rim
-# seen by the camera is not its midline (at 45 deg the bend reads 40-100 deg off).
+# rounded_back and no_brace need the back-surface profile from depth; without it they are
+# reported as not measurable, never guessed from the skeleton.
+# The spine's bend and the lumbar hollow are judged only this close to side-on: obliquely
+# the back's rim seen by the camera is not its midline (at 45 deg the bend reads 40-100 deg
+# off, the hollow of clean reps 8-57 mm against 39).
 # Side-on the view from the lifted hips and shoulders reads under 24 deg on the
 # rendered sessions, at 45 deg over 32 deg.
 SPINE_SIDE_ON_MAX_DEG = 28.0
+BACK_SURFACE_CHECKS = ("rounded_back", "no_brace")
+BACK_MIN_JUDGED_FRAMES = 6  # 0.2 s at 30 fps: a back-surface check measured this long is a rep's
 
 HIPS_FIRST_MIN_S = 0.1  # hips shooting up is brief by nature: the first instants of the ascent
 # Hip and shoulder heights are averaged over this long before the hips-first lead is taken:
@@ -170,6 +176,8 @@ LOCKOUT_HOLD_S = 0.5  # lockout is judged over this long after standing tall
 # the hip's least-squares slope over this window, not on the frame-to-frame speed: live
 # landmarks jitter by 2-3 deg a frame, so a held top never read still for 0.3 s on end.
 TOP_STALL_S = 0.3
+TURN_DOWN_FRAMES = 2  # in the ascent, going down this many frames on end is a turn down
+REP_HIPS_S = 20.0  # a rep's hip samples (for its descent time) are kept this long
 NEAR_TOP_FRACTION = 0.4  # "near the top": hip flexion below this share of the rep's deepest
 SETUP_BASELINE_S = 0.5  # standing still this long in setup gives the posture baselines
 BASELINE_FRAMES = 60  # the baselines are medians over the last 2 s of standing still
@@ -388,10 +396,11 @@ def _rep_descent_time_s(rep: dict | None) -> float:
     """A rep's descent time from a fifth to four fifths of its depth (s), cached on the rep."""
     if rep is None:
         return math.nan
-    end = rep["descent_end"]
-    if rep.get("descent_time", (None,))[0] != end:
-        times, hips = np.array(rep["hips"][:end], dtype=float).T
-        rep["descent_time"] = (end, descent_time_s(times, hips, rep["standing_hip"]))
+    end, hips = rep["descent_end"], rep["hips"]
+    key = (end, hips[0][0] if hips else None)
+    if rep.get("descent_time", (None,))[0] != key:
+        samples = np.array(list(itertools.islice(hips, end)), dtype=float).reshape(-1, 2)
+        rep["descent_time"] = (key, descent_time_s(samples[:, 0], samples[:, 1], rep["standing_hip"]))
     return rep["descent_time"][1]
 
 
@@ -438,6 +447,7 @@ class HingeEngine:
         self._last_seen_s: float | None = None
         self._prev: tuple[float, float] | None = None  # (time, hip flexion)
         self._speed_dps = 0.0
+        self._going_down_frames = 0  # frames on end with the hips going down (flexing)
         self._recent_hip: deque[tuple[float, float]] = deque(maxlen=64)  # (time, hip flexion)
         self.facing = SteadyFacing()
         self._standing_hip_deg = math.inf  # the standing posture's hip flexion
@@ -447,6 +457,8 @@ class HingeEngine:
             "spine_bend": deque(maxlen=BASELINE_FRAMES),
         }
         self._spine_bend_deg = math.nan  # this frame's, side-on with depth only
+        self._lumbar_hollow_mm = math.nan  # likewise
+        self._judged_now: set[str] = set()  # back-surface checks measured this frame where they apply
         self._standing_since: float | None = None
         self._rep: dict | None = None
         self._finishing: dict | None = None  # a rep in its lockout hold
@@ -491,12 +503,15 @@ class HingeEngine:
         if self._prev is not None and t > self._prev[0]:
             raw = (hip - self._prev[1]) / (t - self._prev[0])
             self._speed_dps = 0.6 * self._speed_dps + 0.4 * raw  # light smoothing of landmark noise
+        going_down = self._speed_dps > self.p["bottom_speed_dps"]
+        self._going_down_frames = self._going_down_frames + 1 if going_down else 0
         self._prev = (t, hip)
         self._recent_hip.append((t, hip))
         dowel = self._dowel.update(back, up, a.facing)
-        bend = dowel.spine_bend_deg
-        side_on = math.isfinite(bend) and view_from_side_deg(lm, up) <= SPINE_SIDE_ON_MAX_DEG
-        self._spine_bend_deg = bend if side_on else math.nan
+        # Both NaN without depth; seen obliquely the back's rim is not its midline.
+        side_on = view_from_side_deg(lm, up) <= SPINE_SIDE_ON_MAX_DEG
+        self._spine_bend_deg = dowel.spine_bend_deg if side_on else math.nan
+        self._lumbar_hollow_mm = 1000.0 * dowel.lumbar_hollow_m if side_on else math.nan
         self._track_standing(t, a)
         completed = self._step_phase(t, a)
         faults = self._check_faults(t, a)
@@ -531,6 +546,7 @@ class HingeEngine:
             self._rep = None
             self.phase = "setup"
             self._prev = None
+            self._going_down_frames = 0
             self._recent_hip.clear()
             self.facing.reset()
             self._standing_hip_deg = math.inf
@@ -594,7 +610,7 @@ class HingeEngine:
                     # The hip's recent past (standing, then the start of the descent, which is
                     # under way before it counts) and where it stood: the descent's time is
                     # taken from them when the rep ends.
-                    "hips": list(self._recent_hip),
+                    "hips": deque(self._recent_hip),
                     "descent_end": len(self._recent_hip),  # samples up to the last descent frame
                     "standing_hip": self._standing_hip_deg,
                 }
@@ -616,13 +632,22 @@ class HingeEngine:
             peak = self._rep["peak"].get("hip", hip) if self._rep else hip
             stalled_near_top = abs(self._hip_slope_dps(t, TOP_STALL_S)) < p["bottom_speed_dps"]
             near_top = hip < NEAR_TOP_FRACTION * peak
-            turned_down = self._speed_dps > p["bottom_speed_dps"]
+            # Two frames on end: one frame of BlazePose throwing the hips back reads as a turn
+            # down, and near the top it ended a slow ascent early.
+            turned_down = self._going_down_frames >= TURN_DOWN_FRAMES
             if hip < p["lockout_hip_flexion_deg"] or (near_top and (stalled_near_top or turned_down)):
                 # Locked out; or stopped, or went back down, high up without locking out: the
                 # top of this rep (an incomplete lockout), and any descent is the next rep's.
                 self._stand_tall(t)
             elif turned_down and not stalled_near_top:
                 self.phase = "descent"  # went back down from low: same rep, deeper
+                if self._rep is not None:
+                    # A new bottom follows: the hips-first lead is taken from there, not from
+                    # the false start (BlazePose throwing the hips too deep for a few frames
+                    # reads as a turn into the ascent; its "most upright" moment raised
+                    # hips_rise_first on a clean box lift at 45 deg).
+                    for key in ("bottom_s", "hips_lowest_m", "trunk_height_max_m"):
+                        self._rep.pop(key, None)
         return completed
 
     def _stand_tall(self, t: float) -> None:
@@ -649,14 +674,18 @@ class HingeEngine:
             # line with it, so the head reads dropped while the back rounds (on the skeleton
             # a 25 deg rounded back reads as head_down on every rep): the back is the fault.
             rep["faults"].pop("head_down", None)
-        descent_s = _rep_descent_time_s(rep)
-        if math.isfinite(descent_s) and descent_s < th["fast_descent_time_s"]:
-            rep["faults"]["fast_descent"] = _severity(-descent_s, -th["fast_descent_time_s"], 0.2)
-        top_hip = min(rep["top_hip"], default=math.nan)
-        if math.isfinite(top_hip) and top_hip > th["incomplete_lockout_hip_flexion_deg"]:
-            rep["faults"]["incomplete_lockout"] = _severity(
-                top_hip, th["incomplete_lockout_hip_flexion_deg"], 20.0
-            )
+        # Judged once, on the whole rep: no hysteresis, no minimum duration.
+        for fault_id, ev in (
+            ("fast_descent", _below(_rep_descent_time_s(rep), th["fast_descent_time_s"], 0.0, 0.2)),
+            (
+                "incomplete_lockout",
+                _above(
+                    min(rep["top_hip"], default=math.nan), th["incomplete_lockout_hip_flexion_deg"], 0.0, 20.0
+                ),
+            ),
+        ):
+            if ev.raise_now:
+                rep["faults"][fault_id] = ev.severity
         self.rep_count += 1
         peak = rep["peak"]
         breakdown = {f"fault:{f}": round(FAULT_PENALTY[f] * s, 1) for f, s in rep["faults"].items()}
@@ -690,7 +719,14 @@ class HingeEngine:
         if rep is self._finishing:
             rep["top_hip"].append(a.hip_flexion_deg)
         for fault_id, status in faults.items():
-            if status.measurable:
+            if fault_id in BACK_SURFACE_CHECKS:
+                # Measured on this rep only where it was judged, long enough to be raised: at
+                # 45 deg a few frames read side-on (in the setup, or 1-3% of the descent).
+                judged = rep.setdefault("judged_frames", {})
+                judged[fault_id] = judged.get(fault_id, 0) + int(fault_id in self._judged_now)
+                if judged[fault_id] >= BACK_MIN_JUDGED_FRAMES:
+                    rep.setdefault("measurable", set()).add(fault_id)
+            elif status.measurable:
                 rep.setdefault("measurable", set()).add(fault_id)
             if status.active:
                 rep["faults"][fault_id] = max(rep["faults"].get(fault_id, 0.0), status.severity)
@@ -794,7 +830,12 @@ class HingeEngine:
         out["banana_back"] = (_above(lean_back, th["banana_back_lean_deg"], 2.0, 15.0), at_lockout)
         # Judged once at the end of the lockout hold (see _finish_rep), not frame by frame.
         out["incomplete_lockout"] = (Evaluation(math.isfinite(hip), hip), False)
-        out["no_brace"] = (Evaluation(False), False)
+        # Setup itself belongs to no rep (the last one's lockout hold may still be open): an arched
+        # low back is judged from the start of the descent, and must hold through the bottom.
+        out["no_brace"] = (
+            _above(self._lumbar_hollow_mm, th["no_brace_lumbar_hollow_mm"], 3.0, 25.0),
+            self.phase in ("descent", "bottom"),
+        )
         return out
 
     def _hip_slope_dps(self, t: float, window_s: float) -> float:
@@ -804,17 +845,30 @@ class HingeEngine:
         if len(window) < 3 or t - window[0][0] < window_s - 0.05:
             return math.nan
         times, hips = np.array(window).T
+        if len(window) >= 5:
+            # On a 3-frame median: one frame of BlazePose throwing the hips back by 20 deg at the
+            # window's end tilts a 0.3 s slope by about 30 deg/s (a slow ascent then read as
+            # stalled). With frames missing (the person half lost) the few left are used as
+            # they are: the rep still ends where they stopped rising.
+            times, hips = times[1:-1], np.median([hips[:-2], hips[1:-1], hips[2:]], axis=0)
         times = times - times.mean()
         return float(times @ (hips - hips.mean()) / (times @ times))
 
     def _check_faults(self, t: float, a: FrameAngles) -> dict[str, FaultStatus]:
+        self._judged_now = set()
         if self._rep is not None and self._rep["hips"][-1][0] < t:
             # Every frame of the rep, not only the descent's: a few frames read as a turn
             # into the ascent (BlazePose throwing the hips too deep, then back) belong to
             # the descent when it goes on.
-            self._rep["hips"].append((t, a.hip_flexion_deg))
+            hips = self._rep["hips"]
+            hips.append((t, a.hip_flexion_deg))
             if self.phase == "descent":
-                self._rep["descent_end"] = len(self._rep["hips"])
+                self._rep["descent_end"] = len(hips)
+            while t - hips[0][0] > REP_HIPS_S:
+                # Bounded, for a person held in the bottom for minutes: a descent this long
+                # is no fast one (its time is then not measurable).
+                hips.popleft()
+                self._rep["descent_end"] = max(0, self._rep["descent_end"] - 1)
         statuses = {}
         for fault_id, (ev, applies) in self._evaluate(t, a).items():
             min_s = self.thresholds["fault_min_duration_s"]
@@ -829,6 +883,8 @@ class HingeEngine:
             statuses[fault_id] = FaultStatus(
                 fault_id, active, ev.measurable, ev.value, ev.severity if active else 0.0
             )
+            if fault_id in BACK_SURFACE_CHECKS and ev.measurable and applies:
+                self._judged_now.add(fault_id)
         return statuses
 
     def _unmeasured(self) -> dict[str, FaultStatus]:

@@ -147,7 +147,7 @@ def format_run(name: str, run: DowelRun) -> str:
     )
     lines.append(f"the engine's reps ({len(run.engine_reps)} of {len(run.reps)}), back checks:")
     for rep in run.engine_reps:
-        back = [f for f in ("rounded_back", "banana_back", "head_down") if f in rep.faults]
+        back = [f for f in ("rounded_back", "no_brace", "banana_back", "head_down") if f in rep.faults]
         unmeasured = " (rounded_back not measurable)" if "rounded_back" in rep.not_measurable else ""
         lines.append(f"{rep.index:>3} {', '.join(back) or '-'}{unmeasured}")
     return "\n".join(lines)

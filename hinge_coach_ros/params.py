@@ -329,6 +329,20 @@ THRESHOLDS: tuple[Threshold, ...] = (
         source="the article: finish with the glutes (full hip extension, 0 deg)",
     ),
     Threshold(
+        "no_brace_lumbar_hollow_mm",
+        55.0,
+        "Not braced: the low back's hollow under a dowel laid from the sacrum along the back "
+        "(head left out) deeper than this, from the start of the descent through the bottom: "
+        "an anterior pelvic tilt arches the low back. Judged with depth, side-on.",
+        min=20.0,
+        max=120.0,
+        source="the article: ribs down, tailbone slightly tucked, very little space at the low "
+        "back; a neutral low back's hollow is about a flat hand's thickness (39 mm on the "
+        "athlete model) and deepens by about 1.1 mm per degree of anterior tilt, so 50 mm is "
+        "10 deg (box lift, deadlift); in the dowel drill the pipe and the hands on the back "
+        "read 5-10 mm deeper (clean reps up to 50 mm on rendered depth)",
+    ),
+    Threshold(
         "rounded_back_flexion_deg",
         12.0,
         "Rounded back: the upper back's line (thoracic, from the back-surface profile) bent "
@@ -390,10 +404,24 @@ THRESHOLDS: tuple[Threshold, ...] = (
 
 EXERCISE_PROFILES: dict[str, dict[str, float]] = {
     "dowel": {},
-    # A box lift and a deadlift bend the knees more than the dowel drill.
-    "box_lift": {"squat_knee_flexion_deg": 55.0, "squat_knee_hip_ratio": 0.65},
-    "deadlift": {"squat_knee_flexion_deg": 60.0, "squat_knee_hip_ratio": 0.7},
-    "kettlebell": {"squat_knee_flexion_deg": 55.0, "squat_knee_hip_ratio": 0.65},
+    # A box lift and a deadlift bend the knees more than the dowel drill. Without the pipe
+    # and the hands on the back, depth reads the low back's hollow as it is (see
+    # no_brace_lumbar_hollow_mm).
+    "box_lift": {
+        "squat_knee_flexion_deg": 55.0,
+        "squat_knee_hip_ratio": 0.65,
+        "no_brace_lumbar_hollow_mm": 50.0,
+    },
+    "deadlift": {
+        "squat_knee_flexion_deg": 60.0,
+        "squat_knee_hip_ratio": 0.7,
+        "no_brace_lumbar_hollow_mm": 50.0,
+    },
+    "kettlebell": {
+        "squat_knee_flexion_deg": 55.0,
+        "squat_knee_hip_ratio": 0.65,
+        "no_brace_lumbar_hollow_mm": 50.0,
+    },
 }
 
 
