@@ -264,16 +264,21 @@ def _truth_backs(spec, session):
     return backs
 
 
+def _reps_on_truth_backs(spec, session, params):
+    """The engine's reps on the session's skeleton with the athlete's true back surface."""
+    engine = HingeEngine(params)
+    backs = _truth_backs(spec, session)
+    return reps_of(
+        engine.update(float(t), lm, b) for t, lm, b in zip(session.times_s, session.landmarks, backs)
+    )
+
+
 @pytest.mark.parametrize("preset", ["box_lift", "deadlift"])
 def test_rounded_back_is_judged_on_the_back_profile_side_on_not_read_as_a_dropped_head(preset):
     faults = {2: {"rounded_back": 25.0}, 4: {"head_down": 30.0}}
     spec = AthleteSpec(preset=preset, reps=5, faults=faults, seed=3)
     s = generate(spec)
-    engine = HingeEngine({"exercise": preset})
-    reps = reps_of(
-        engine.update(float(t), lm, back)
-        for t, lm, back in zip(s.times_s, s.landmarks, _truth_backs(spec, s))
-    )
+    reps = _reps_on_truth_backs(spec, s, {"exercise": preset})
     assert len(reps) == 5
     assert [sorted(r.faults) for r in reps] == [[], ["rounded_back"], [], ["head_down"], []]
     assert all("rounded_back" not in r.not_measurable for r in reps)
@@ -282,23 +287,6 @@ def test_rounded_back_is_judged_on_the_back_profile_side_on_not_read_as_a_droppe
     reps = reps_of(run(s, {"exercise": preset})[1])
     assert [sorted(r.faults) for r in reps] == [[], ["head_down"], [], ["head_down"], []]
     assert all("rounded_back" in r.not_measurable for r in reps)
-
-
-def test_rounded_back_is_not_judged_on_an_oblique_view():
-    # At 45 deg the back's rim seen by the camera is not its midline: not measurable.
-    spec = AthleteSpec(
-        preset="box_lift",
-        reps=3,
-        faults={2: {"rounded_back": 25.0}},
-        camera=CameraPlacement(view="oblique45"),
-    )
-    s = generate(spec)
-    engine = HingeEngine({"exercise": "box_lift"})
-    reps = reps_of(
-        engine.update(float(t), lm, back)
-        for t, lm, back in zip(s.times_s, s.landmarks, _truth_backs(spec, s))
-    )
-    assert len(reps) == 3 and all("rounded_back" in r.not_measurable for r in reps)
 
 
 # The dowel drill's limit allows for the pipe and hands on the back, which this perfect
@@ -310,38 +298,28 @@ def test_no_brace_is_judged_on_the_lumbar_hollow_side_on_not_on_a_head_tipped_ba
     faults = {2: {"no_brace": 15.0}, 4: {"head_up": 25.0}}
     spec = AthleteSpec(preset=preset, reps=5, faults=faults, seed=3)
     s = generate(spec)
-    engine = HingeEngine({"exercise": preset})
-    reps = reps_of(
-        engine.update(float(t), lm, back)
-        for t, lm, back in zip(s.times_s, s.landmarks, _truth_backs(spec, s))
-    )
+    reps = _reps_on_truth_backs(spec, s, {"exercise": preset})
     assert [sorted(r.faults) for r in reps] == [[], ["no_brace"], [], ["head_up"], []]
     assert all("no_brace" not in r.not_measurable for r in reps)
     # A clinician's looser limit for a patient with a deep lordosis: not raised.
     profile = tmp_path / "patient.yaml"
     profile.write_text("no_brace_lumbar_hollow_mm: 60\n")
-    engine = HingeEngine({"exercise": preset, "patient_profile": str(profile)})
-    reps = reps_of(
-        engine.update(float(t), lm, back)
-        for t, lm, back in zip(s.times_s, s.landmarks, _truth_backs(spec, s))
-    )
+    reps = _reps_on_truth_backs(spec, s, {"exercise": preset, "patient_profile": str(profile)})
     assert [sorted(r.faults) for r in reps] == [[], [], [], ["head_up"], []]
     # The skeleton alone has no back surface: not measurable, never guessed.
     reps = reps_of(run(s, {"exercise": preset})[1])
     assert all("no_brace" in r.not_measurable and "no_brace" not in r.faults for r in reps)
 
 
-def test_no_brace_is_not_judged_on_an_oblique_view():
+@pytest.mark.parametrize("fault", ["rounded_back", "no_brace"])
+def test_back_surface_checks_are_not_judged_on_an_oblique_view(fault):
+    # At 45 deg the back's rim seen by the camera is not its midline: not measurable.
+    magnitude = {"rounded_back": 25.0, "no_brace": 15.0}[fault]
     spec = AthleteSpec(
-        preset="box_lift", reps=3, faults={2: {"no_brace": 15.0}}, camera=CameraPlacement(view="oblique45")
+        preset="box_lift", reps=3, faults={2: {fault: magnitude}}, camera=CameraPlacement(view="oblique45")
     )
-    s = generate(spec)
-    engine = HingeEngine({"exercise": "box_lift"})
-    reps = reps_of(
-        engine.update(float(t), lm, back)
-        for t, lm, back in zip(s.times_s, s.landmarks, _truth_backs(spec, s))
-    )
-    assert len(reps) == 3 and all("no_brace" in r.not_measurable for r in reps)
+    reps = _reps_on_truth_backs(spec, generate(spec), {"exercise": "box_lift"})
+    assert len(reps) == 3 and all(fault in r.not_measurable for r in reps)
 
 
 def _min_jerk(fraction: np.ndarray) -> np.ndarray:
