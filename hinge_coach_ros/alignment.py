@@ -830,8 +830,10 @@ class HingeEngine:
         out["banana_back"] = (_above(lean_back, th["banana_back_lean_deg"], 2.0, 15.0), at_lockout)
         # Judged once at the end of the lockout hold (see _finish_rep), not frame by frame.
         out["incomplete_lockout"] = (Evaluation(math.isfinite(hip), hip), False)
-        # Setup itself belongs to no rep (the last one's lockout hold may still be open): an arched
-        # low back is judged from the start of the descent, and must hold through the bottom.
+        # Judged from the start of the descent through the bottom, not standing in the setup:
+        # there clean setups read up to 56 mm on rendered depth (the back's plane is learned
+        # from a hinge), not apart from the no-brace setups' 53-56; and the setup belongs to
+        # no rep yet (the last one's lockout hold may still be open).
         out["no_brace"] = (
             _above(self._lumbar_hollow_mm, th["no_brace_lumbar_hollow_mm"], 3.0, 25.0),
             self.phase in ("descent", "bottom"),
