@@ -351,6 +351,12 @@ class FaultCheck:
         self._pending_since = None
 
 
+def _median_of_3(values: np.ndarray) -> np.ndarray:
+    """Each inner sample's median with its two neighbours (the ends have none: left out).
+    One frame of BlazePose throwing the hips 20 deg does not survive it."""
+    return np.median([values[:-2], values[1:-1], values[2:]], axis=0)
+
+
 def descent_time_s(
     times_s: np.ndarray,
     hip_deg: np.ndarray,
@@ -375,8 +381,7 @@ def descent_time_s(
     depth = float(np.median(hip_deg[-3:])) - standing_hip_deg
     # A 3-frame median: one frame's glitch (BlazePose drops the hips by 20 deg for a frame
     # now and then) would otherwise be the last crossing of a level.
-    middle = np.median([hip_deg[:-2], hip_deg[1:-1], hip_deg[2:]], axis=0)
-    hip_deg = np.concatenate([hip_deg[:1], middle, hip_deg[-1:]])
+    hip_deg = np.concatenate([hip_deg[:1], _median_of_3(hip_deg), hip_deg[-1:]])
     if depth <= 0.0:
         return math.nan
 
@@ -458,7 +463,6 @@ class HingeEngine:
         }
         self._spine_bend_deg = math.nan  # this frame's, side-on with depth only
         self._lumbar_hollow_mm = math.nan  # likewise
-        self._judged_now: set[str] = set()  # back-surface checks measured this frame where they apply
         self._standing_since: float | None = None
         self._rep: dict | None = None
         self._finishing: dict | None = None  # a rep in its lockout hold
@@ -509,15 +513,16 @@ class HingeEngine:
         self._recent_hip.append((t, hip))
         dowel = self._dowel.update(back, up, a.facing)
         # Both NaN without depth; seen obliquely the back's rim is not its midline.
-        side_on = view_from_side_deg(lm, up) <= SPINE_SIDE_ON_MAX_DEG
+        from_depth = math.isfinite(dowel.spine_bend_deg) or math.isfinite(dowel.lumbar_hollow_m)
+        side_on = from_depth and view_from_side_deg(lm, up) <= SPINE_SIDE_ON_MAX_DEG
         self._spine_bend_deg = dowel.spine_bend_deg if side_on else math.nan
         self._lumbar_hollow_mm = 1000.0 * dowel.lumbar_hollow_m if side_on else math.nan
         self._track_standing(t, a)
         completed = self._step_phase(t, a)
-        faults = self._check_faults(t, a)
+        faults, judged = self._check_faults(t, a)
         for target in (self._rep, self._finishing):
             if target is not None:
-                self._track_rep(target, a, faults)
+                self._track_rep(target, a, faults, judged)
         if (
             completed is None
             and self._finishing is not None
@@ -705,7 +710,9 @@ class HingeEngine:
             not_measurable=sorted(set(FAULT_IDS) - rep.get("measurable", set()) - set(rep["faults"])),
         )
 
-    def _track_rep(self, rep: dict, a: FrameAngles, faults: dict[str, FaultStatus]) -> None:
+    def _track_rep(
+        self, rep: dict, a: FrameAngles, faults: dict[str, FaultStatus], judged_now: set[str]
+    ) -> None:
         peak = rep["peak"]
         if a.hip_flexion_deg > peak.get("hip", -math.inf) and math.isfinite(a.knee_flexion_deg):
             rep["knee_at_deepest"] = a.knee_flexion_deg
@@ -723,7 +730,7 @@ class HingeEngine:
                 # Measured on this rep only where it was judged, long enough to be raised: at
                 # 45 deg a few frames read side-on (in the setup, or 1-3% of the descent).
                 judged = rep.setdefault("judged_frames", {})
-                judged[fault_id] = judged.get(fault_id, 0) + int(fault_id in self._judged_now)
+                judged[fault_id] = judged.get(fault_id, 0) + int(fault_id in judged_now)
                 if judged[fault_id] >= BACK_MIN_JUDGED_FRAMES:
                     rep.setdefault("measurable", set()).add(fault_id)
             elif status.measurable:
@@ -852,12 +859,13 @@ class HingeEngine:
             # window's end tilts a 0.3 s slope by about 30 deg/s (a slow ascent then read as
             # stalled). With frames missing (the person half lost) the few left are used as
             # they are: the rep still ends where they stopped rising.
-            times, hips = times[1:-1], np.median([hips[:-2], hips[1:-1], hips[2:]], axis=0)
+            times, hips = times[1:-1], _median_of_3(hips)
         times = times - times.mean()
         return float(times @ (hips - hips.mean()) / (times @ times))
 
-    def _check_faults(self, t: float, a: FrameAngles) -> dict[str, FaultStatus]:
-        self._judged_now = set()
+    def _check_faults(self, t: float, a: FrameAngles) -> tuple[dict[str, FaultStatus], set[str]]:
+        """This frame's fault statuses, and the back-surface checks measured where they apply."""
+        judged = set()
         if self._rep is not None and self._rep["hips"][-1][0] < t:
             # Every frame of the rep, not only the descent's: a few frames read as a turn
             # into the ascent (BlazePose throwing the hips too deep, then back) belong to
@@ -886,8 +894,8 @@ class HingeEngine:
                 fault_id, active, ev.measurable, ev.value, ev.severity if active else 0.0
             )
             if fault_id in BACK_SURFACE_CHECKS and ev.measurable and applies:
-                self._judged_now.add(fault_id)
-        return statuses
+                judged.add(fault_id)
+        return statuses, judged
 
     def _unmeasured(self) -> dict[str, FaultStatus]:
         return {f: FaultStatus(f, c.active, False, math.nan, 0.0) for f, c in self.checks.items()}

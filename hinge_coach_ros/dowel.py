@@ -172,7 +172,7 @@ def lumbar_hollow_m(sagittal: np.ndarray, sacrum: int, trunk: np.ndarray, lumbar
     spine the head lies on the dowel and this is the lumbar gap; a head tipped back lifts
     the dowel off the mid back and opens the lumbar gap (by 5-12 mm on the athlete) but
     not this hollow. An anterior pelvic tilt deepens it: the pelvis tips forward and the
-    lumbar spine extends by as much (1.5 mm per degree on the athlete, from 39 mm neutral).
+    lumbar spine extends by as much (1.1 mm per degree on the athlete, from 39 mm neutral).
     """
     line = support_line(sagittal, sacrum, trunk)
     if line is None or len(lumbar) == 0:
