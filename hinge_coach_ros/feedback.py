@@ -7,6 +7,7 @@ position, and sends what it decides to the LED, pan-tilt and display drivers.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -110,6 +111,9 @@ class RepView:
     peak_knee_flexion_deg: float
     duration_s: float
     faults: dict[str, float]  # id -> severity
+    # Checks this rep's input could not support (no depth, oblique view, hidden joints): a
+    # clean rep with these was not judged on them, so its score says nothing about them.
+    not_measurable: tuple[str, ...] = ()
 
 
 def _default_table() -> CueTable:
@@ -352,22 +356,33 @@ class PanTiltController:
 
 def format_rep_line(rep: RepView, led_state: str) -> str:
     faults = ", ".join(f"{f}({s:.2f})" for f, s in sorted(rep.faults.items())) or "none"
+    unjudged = f" | not measurable: {', '.join(rep.not_measurable)}" if rep.not_measurable else ""
     return (
         f"rep {rep.index}: hip {rep.peak_hip_flexion_deg:.0f} deg, "
         f"trunk {rep.peak_trunk_inclination_deg:.0f} deg, knee {rep.peak_knee_flexion_deg:.0f} deg, "
-        f"{rep.duration_s:.1f} s | faults: {faults} | score {rep.score:.0f} | LED {led_state}"
+        f"{rep.duration_s:.1f} s | faults: {faults}{unjudged} | score {rep.score:.0f} | LED {led_state}"
     )
+
+
+def tally(ids_per_rep: Iterable[Iterable[str]]) -> dict[str, int]:
+    """How many reps name each id (faults, or checks not measurable), sorted by id."""
+    counts: dict[str, int] = {}
+    for ids in ids_per_rep:
+        for i in ids:
+            counts[i] = counts.get(i, 0) + 1
+    return dict(sorted(counts.items()))
 
 
 def format_summary(reps: list[RepView]) -> str:
     if not reps:
         return "session: no reps"
-    faulty = [r for r in reps if r.faults]
-    counts: dict[str, int] = {}
-    for r in faulty:
-        for f in r.faults:
-            counts[f] = counts.get(f, 0) + 1
-    by_fault = ", ".join(f"{f} x{n}" for f, n in sorted(counts.items())) or "none"
+
+    def listed(counts: dict[str, int]) -> str:
+        return ", ".join(f"{f} x{n}" for f, n in counts.items())
+
+    by_fault = listed(tally(r.faults for r in reps)) or "none"
+    unjudged = listed(tally(r.not_measurable for r in reps))
     mean = sum(r.score for r in reps) / len(reps)
-    clean = len(reps) - len(faulty)
-    return f"session: {len(reps)} reps, {clean} clean, mean score {mean:.0f} | faults: {by_fault}"
+    clean = sum(1 for r in reps if not r.faults)
+    text = f"session: {len(reps)} reps, {clean} clean, mean score {mean:.0f} | faults: {by_fault}"
+    return text + (f" | not measurable: {unjudged}" if unjudged else "")

@@ -188,6 +188,7 @@ def rep_to_msg(rep: RepSummary, header: Header) -> DiagnosticArray:
         _kv("score", rep.score),
     ]
     values += [_kv(f"fault.{f}", s) for f, s in sorted(rep.faults.items())]
+    values.append(_kv("not_measurable", ",".join(rep.not_measurable)))  # ids, comma-separated
     values += [_kv(f"penalty.{k}", v) for k, v in sorted(rep.score_breakdown.items())]
     level = DiagnosticStatus.WARN if rep.faults else DiagnosticStatus.OK
     status = DiagnosticStatus(level=level, name=REP_STATUS, message=f"rep {rep.index}", values=values)
@@ -239,4 +240,5 @@ def msg_to_rep_view(msg: DiagnosticArray) -> RepView:
         peak_knee_flexion_deg=_float(v["peak_knee_flexion_deg"]),
         duration_s=_float(v["duration_s"]),
         faults={k[len("fault.") :]: _float(x) for k, x in v.items() if k.startswith("fault.")},
+        not_measurable=tuple(i for i in v.get("not_measurable", "").split(",") if i),
     )

@@ -2,9 +2,10 @@
 
 ROS-free. One file per session, ``session-YYYYmmdd-HHMMSS.jsonl`` in the
 log folder: a ``session_start`` line, one ``rep`` line per rep (time,
-exercise, metrics, faults, score) and a ``summary`` line at the end. Each
-line is flushed and synced to disk as it is written, so killing the
-process loses at most the rep in progress. No images are stored.
+exercise, metrics, faults, the checks not measurable, score) and a
+``summary`` line at the end. Each line is flushed and synced to disk as it
+is written, so killing the process loses at most the rep in progress. No
+images are stored.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .feedback import RepView
+from .feedback import RepView, tally
 
 
 class SessionLogError(OSError):
@@ -81,6 +82,7 @@ class SessionLog:
                 "peak_trunk_inclination_deg": num(rep.peak_trunk_inclination_deg),
                 "peak_knee_flexion_deg": num(rep.peak_knee_flexion_deg),
                 "faults": {k: num(v) for k, v in sorted(rep.faults.items())},
+                "not_measurable": sorted(rep.not_measurable),
                 "score": num(rep.score),
                 "cue": cue_key,
                 "led": led_state,
@@ -88,10 +90,6 @@ class SessionLog:
         )
 
     def summary(self) -> dict[str, Any]:
-        counts: dict[str, int] = {}
-        for r in self.reps:
-            for f in r.faults:
-                counts[f] = counts.get(f, 0) + 1
         scores = [r.score for r in self.reps if r.score == r.score]
         return {
             "type": "summary",
@@ -100,7 +98,8 @@ class SessionLog:
             "reps": len(self.reps),
             "clean_reps": sum(1 for r in self.reps if not r.faults),
             "mean_score": round(sum(scores) / len(scores), 1) if scores else None,
-            "faults": dict(sorted(counts.items())),
+            "faults": tally(r.faults for r in self.reps),
+            "not_measurable": tally(r.not_measurable for r in self.reps),
         }
 
     def close(self) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """Cue policy and pan-tilt aiming: one cue at a time, and never past the limits."""
 
 import math
+from dataclasses import replace
 
 import numpy as np
 from hypothesis import given, settings
@@ -131,3 +132,8 @@ def test_rep_line_and_summary():
     assert line.startswith("rep 2:") and "squat(0.75)" in line and "LED cue" in line and "score 60" in line
     summary = format_summary([rep(), rep({"squat": 1.0}, 2), rep(index=3)])
     assert summary == "session: 3 reps, 2 clean, mean score 87 | faults: squat x1"
+    unjudged = RepView(4, 100.0, 80.0, 60.0, 20.0, 2.0, {}, ("no_brace", "rounded_back"))
+    line = format_rep_line(unjudged, "good")
+    assert "faults: none | not measurable: no_brace, rounded_back | score 100" in line
+    summary = format_summary([rep(), unjudged, replace(unjudged, index=5, not_measurable=("no_brace",))])
+    assert summary.endswith("| faults: none | not measurable: no_brace x2, rounded_back x1")

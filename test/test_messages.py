@@ -68,3 +68,8 @@ def test_report_and_rep_round_trip_through_diagnostics():
     rep_view = msg_to_rep_view(rep_to_msg(squat_rep, Header()))
     assert rep_view.index == 2 and rep_view.faults == squat_rep.faults and "squat" in rep_view.faults
     assert rep_view.score == squat_rep.score
+    # Skeleton only: the back-surface checks need depth, and the rep says they were not judged.
+    assert rep_view.not_measurable == tuple(squat_rep.not_measurable)
+    assert {"rounded_back", "no_brace"} <= set(rep_view.not_measurable)
+    clean_rep = [r.completed_rep for r in reports if r.completed_rep][0]
+    assert "squat" not in msg_to_rep_view(rep_to_msg(clean_rep, Header())).not_measurable

@@ -74,16 +74,18 @@ def test_espeak_ng_writes_the_cue_to_a_wav(tmp_path):
 def test_session_log_rows_and_summary(tmp_path):
     log = SessionLog(tmp_path / "logs", "box_lift", "/station1", "en")
     log.log_rep(RepView(1, 100.0, 83.0, 62.0, 24.0, 2.1, {}), "good_rep", "good")
-    log.log_rep(RepView(2, 60.0, 78.0, 40.0, 73.0, 2.0, {"squat": 1.0}), "hips_back", "cue")
+    squat = RepView(2, 60.0, 78.0, 40.0, 73.0, 2.0, {"squat": 1.0}, ("rounded_back",))
+    log.log_rep(squat, "hips_back", "cue")
     rows = read_log(log.path)  # readable before the session ends: flushed per rep
     assert [r["type"] for r in rows] == ["session_start", "rep", "rep"]
     summary = log.close()
     rows = read_log(log.path)
     assert rows[1]["exercise"] == "box_lift" and rows[1]["score"] == 100.0
     assert rows[2]["faults"] == {"squat": 1.0} and rows[2]["peak_knee_flexion_deg"] == 73.0
+    assert rows[1]["not_measurable"] == [] and rows[2]["not_measurable"] == ["rounded_back"]
     assert rows[-1] == summary
     assert summary["reps"] == 2 and summary["clean_reps"] == 1 and summary["mean_score"] == 80.0
-    assert summary["faults"] == {"squat": 1}
+    assert summary["faults"] == {"squat": 1} and summary["not_measurable"] == {"rounded_back": 1}
 
 
 def test_killing_the_rig_loses_at_most_the_current_rep(tmp_path):
