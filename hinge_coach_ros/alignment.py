@@ -229,6 +229,10 @@ class FrameReport:
     faults: dict[str, FaultStatus] = field(default_factory=dict)
     completed_rep: RepSummary | None = None
     dowel: DowelMetrics = NOT_SEEN  # from the back profile, median of recent frames; NaN without depth
+    # How far the camera is turned from side-on (0) toward facing the person (90), from the
+    # depth-lifted hips and shoulders; NaN without depth. For aiming the camera: the
+    # back-surface checks are judged within SPINE_SIDE_ON_MAX_DEG.
+    view_from_side_deg: float = math.nan
 
     @property
     def active_faults(self) -> list[str]:
@@ -512,9 +516,10 @@ class HingeEngine:
         self._prev = (t, hip)
         self._recent_hip.append((t, hip))
         dowel = self._dowel.update(back, up, a.facing)
-        # Both NaN without depth; seen obliquely the back's rim is not its midline.
-        from_depth = math.isfinite(dowel.spine_bend_deg) or math.isfinite(dowel.lumbar_hollow_m)
-        side_on = from_depth and view_from_side_deg(lm, up) <= SPINE_SIDE_ON_MAX_DEG
+        # An RGB-only skeleton lies on the sagittal plane: its hips and shoulders give no view.
+        view_deg = view_from_side_deg(lm, up) if back is not None and back.from_depth else math.nan
+        # Seen obliquely the back's rim is not its midline.
+        side_on = view_deg <= SPINE_SIDE_ON_MAX_DEG
         self._spine_bend_deg = dowel.spine_bend_deg if side_on else math.nan
         self._lumbar_hollow_mm = 1000.0 * dowel.lumbar_hollow_m if side_on else math.nan
         self._track_standing(t, a)
@@ -529,7 +534,7 @@ class HingeEngine:
             and t - self._finishing["end_s"] >= LOCKOUT_HOLD_S
         ):
             completed = self._finish_rep()
-        return FrameReport(t, True, self.phase, self.rep_count, a, faults, completed, dowel)
+        return FrameReport(t, True, self.phase, self.rep_count, a, faults, completed, dowel, view_deg)
 
     def _gravity(self, lm: np.ndarray, floor_up: np.ndarray | None) -> np.ndarray:
         """Up from the depth floor plane (smoothed), else from the feet, else the given vector."""

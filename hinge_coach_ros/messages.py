@@ -149,6 +149,7 @@ def report_to_msg(report: FrameReport, header: Header, cue_for_fault: dict[str, 
         _kv("dowel_lumbar_gap_m", report.dowel.lumbar_gap_m),
         _kv("lumbar_hollow_m", report.dowel.lumbar_hollow_m),
         _kv("spine_bend_deg", report.dowel.spine_bend_deg),
+        _kv("view_from_side_deg", report.view_from_side_deg),
     ]
     statuses = [
         DiagnosticStatus(

@@ -322,6 +322,21 @@ def test_back_surface_checks_are_not_judged_on_an_oblique_view(fault):
     assert len(reps) == 3 and all(fault in r.not_measurable for r in reps)
 
 
+@pytest.mark.parametrize(("view", "expected_deg"), [("side", 0.0), ("oblique45", 45.0)])
+def test_the_report_says_how_far_the_camera_is_from_side_on(view, expected_deg):
+    # What an installer aims the camera by: the back-surface checks need under 28 deg.
+    spec = AthleteSpec(preset="box_lift", reps=1, camera=CameraPlacement(view=view))
+    s = generate(spec)
+    engine = HingeEngine({"exercise": "box_lift"})
+    backs = _truth_backs(spec, s)
+    views = [
+        engine.update(float(t), lm, b).view_from_side_deg for t, lm, b in zip(s.times_s, s.landmarks, backs)
+    ]
+    assert np.nanmax(np.abs(np.array(views) - expected_deg)) < 3.0
+    # The skeleton alone (RGB or no depth) gives no view.
+    assert all(math.isnan(r.view_from_side_deg) for r in run(s, {"exercise": "box_lift"})[1])
+
+
 def _min_jerk(fraction: np.ndarray) -> np.ndarray:
     return 10 * fraction**3 - 15 * fraction**4 + 6 * fraction**5
 
