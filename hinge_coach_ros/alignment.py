@@ -154,6 +154,24 @@ def fault_table() -> str:
     return "\n".join(rows) + "\n"
 
 
+# The body parts each skeleton check reads. On a frame where one of them was placed by
+# BlazePose's model rather than seen (side-on to a deadlift the near plate hides the knees
+# and, at the top, the hips), the check is not measured there: never judged on a guess.
+_HIP_ANGLE = frozenset({"shoulder", "hip", "knee"})
+_LEGS = _HIP_ANGLE | {"ankle"}
+CHECK_PARTS: dict[str, frozenset[str]] = {
+    "squat": _LEGS,
+    "hips_high": _LEGS,
+    "toes": _LEGS | {"heel", "foot_index"},  # the centre of mass over mid-foot
+    "heels": _LEGS | {"heel", "foot_index"},
+    "hips_rise_first": frozenset({"shoulder", "hip", "heel", "foot_index"}),  # heights over mid-foot
+    "banana_back": frozenset({"shoulder", "hip"}),
+    "incomplete_lockout": _HIP_ANGLE,
+    "fast_descent": _HIP_ANGLE,  # the descent's time on the frames seen, if most of them were
+    "head_up": frozenset({"ear", "shoulder", "hip"}),
+    "head_down": frozenset({"ear", "shoulder", "hip"}),
+}
+
 # rounded_back and no_brace need the back-surface profile from depth; without it they are
 # reported as not measurable, never guessed from the skeleton.
 # The spine's bend and the lumbar hollow are judged only this close to side-on: obliquely
@@ -190,6 +208,7 @@ BASELINE_FRAMES = 60  # the baselines are medians over the last 2 s of standing 
 # approach to the bottom are slow and noisy. And landmark noise biases a peak speed up,
 # not a crossing time.
 DESCENT_LOW_FRACTION, DESCENT_HIGH_FRACTION = 0.2, 0.8
+DESCENT_MIN_SEEN_FRACTION = 0.5
 
 
 @dataclass
@@ -409,7 +428,11 @@ def _rep_descent_time_s(rep: dict | None) -> float:
     key = (end, hips[0][0] if hips else None)
     if rep.get("descent_time", (None,))[0] != key:
         samples = np.array(list(itertools.islice(hips, end)), dtype=float).reshape(-1, 2)
-        rep["descent_time"] = (key, descent_time_s(samples[:, 0], samples[:, 1], rep["standing_hip"]))
+        time_s = descent_time_s(samples[:, 0], samples[:, 1], rep["standing_hip"])
+        # Not timed on a hip angle that was mostly a guess (the hips or knees placed, not seen).
+        frames, seen = rep["descent_frames_seen"]
+        mostly_seen = frames > 0 and seen >= DESCENT_MIN_SEEN_FRACTION * frames
+        rep["descent_time"] = (key, time_s if mostly_seen else math.nan)
     return rep["descent_time"][1]
 
 
@@ -623,6 +646,7 @@ class HingeEngine:
                     "hips": deque(self._recent_hip),
                     "descent_end": len(self._recent_hip),  # samples up to the last descent frame
                     "standing_hip": self._standing_hip_deg,
+                    "descent_frames_seen": [0, 0],  # frames of the descent, and those with the hip angle seen
                 }
         elif self.phase == "descent":
             if hip < self._standing_hip_deg + p["descent_start_delta_deg"] - 5.0:
@@ -720,7 +744,9 @@ class HingeEngine:
     ) -> None:
         peak = rep["peak"]
         if a.hip_flexion_deg > peak.get("hip", -math.inf) and math.isfinite(a.knee_flexion_deg):
-            rep["knee_at_deepest"] = a.knee_flexion_deg
+            # Unknown where the deepest frame's legs were placed, not seen.
+            seen = CHECK_PARTS["hips_high"] <= a.seen
+            rep["knee_at_deepest"] = a.knee_flexion_deg if seen else math.nan
         for key, value in (
             ("hip", a.hip_flexion_deg),
             ("trunk", a.trunk_inclination_deg),
@@ -728,7 +754,7 @@ class HingeEngine:
         ):
             if math.isfinite(value):
                 peak[key] = max(peak.get(key, -math.inf), value)
-        if rep is self._finishing:
+        if rep is self._finishing and CHECK_PARTS["incomplete_lockout"] <= a.seen:
             rep["top_hip"].append(a.hip_flexion_deg)
         for fault_id, status in faults.items():
             if fault_id in BACK_SURFACE_CHECKS:
@@ -850,6 +876,9 @@ class HingeEngine:
             _above(self._lumbar_hollow_mm, th["no_brace_lumbar_hollow_mm"], 3.0, 25.0),
             self.phase in ("descent", "bottom"),
         )
+        for fault_id, parts in CHECK_PARTS.items():
+            if not parts <= a.seen:
+                out[fault_id] = (Evaluation(False), out[fault_id][1])
         return out
 
     def _hip_slope_dps(self, t: float, window_s: float) -> float:
@@ -879,6 +908,9 @@ class HingeEngine:
             hips.append((t, a.hip_flexion_deg))
             if self.phase == "descent":
                 self._rep["descent_end"] = len(hips)
+                counts = self._rep["descent_frames_seen"]
+                counts[0] += 1
+                counts[1] += CHECK_PARTS["fast_descent"] <= a.seen
             while t - hips[0][0] > REP_HIPS_S:
                 # Bounded, for a person held in the bottom for minutes: a descent this long
                 # is no fast one (its time is then not measurable).

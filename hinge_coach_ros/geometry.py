@@ -13,13 +13,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .landmarks import INDEX
+from .landmarks import INDEX, LANDMARK_NAMES
 
 # Below this BlazePose visibility a landmark is treated as missing.
 MIN_CONFIDENCE = 0.3
 # One side is the near side when its ear is this much nearer the camera than the other's
 # (side-on the two ears are a head's breadth, 15 cm, apart; facing the camera, level).
 NEAR_SIDE_GAP_M = 0.05
+# A landmark at or below this confidence was placed, not seen: the camera node gives a joint
+# it measured in depth its BlazePose visibility (at least 0.5, its min_visibility), and one
+# it placed by BlazePose's own 3D model (hidden behind an object such as a barbell plate,
+# or without depth) half its visibility. On RGB-only input BlazePose's visibility says
+# the same: at 0.5 or below the landmark is more likely hidden than seen.
+PLACED_MAX_CONFIDENCE = 0.5
+PAIRED_PARTS = tuple(name[len("left_") :] for name in LANDMARK_NAMES if name.startswith("left_"))
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,18 @@ class FrameAngles:
     hip_height_m: float  # hip midpoint above mid-foot, along up
     shoulder_height_m: float
     facing: np.ndarray  # unit vector, horizontal, the way the person faces
+    # Body parts seen on at least one side (not placed by a model: ``seen_parts``).
+    seen: frozenset[str] = frozenset()
+
+
+def seen_parts(lm: np.ndarray) -> frozenset[str]:
+    """The left/right parts (``hip``, ``knee``, ...) seen on at least one side."""
+    conf = np.nan_to_num(lm[:, 3], nan=0.0)
+    return frozenset(
+        part
+        for part in PAIRED_PARTS
+        if max(conf[INDEX[f"left_{part}"]], conf[INDEX[f"right_{part}"]]) > PLACED_MAX_CONFIDENCE
+    )
 
 
 # Segment masses (fraction of body mass) and centre-of-mass position along the
@@ -213,4 +232,5 @@ def frame_angles(lm: np.ndarray, up: np.ndarray, facing: np.ndarray | None = Non
         hip_height_m=hip_height,
         shoulder_height_m=shoulder_height,
         facing=facing,
+        seen=seen_parts(lm),
     )

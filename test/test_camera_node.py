@@ -7,6 +7,7 @@ import pytest
 
 from hinge_coach_ros.athlete import AthleteSpec
 from hinge_coach_ros.camera_pipeline import JOINT_DEPTH_M, CameraPipeline, joint_centres
+from hinge_coach_ros.geometry import PAIRED_PARTS, seen_parts
 from hinge_coach_ros.graph import GraphArgs
 from hinge_coach_ros.landmarks import INDEX
 from hinge_coach_ros.pose import PoseEstimator, PoseResult
@@ -248,4 +249,7 @@ def test_a_joint_behind_an_object_takes_the_models_depth_not_the_objects():
     # The seen joints keep their measured depth.
     seen = INDEX["left_shoulder"]
     assert out[seen, 3] == pytest.approx(0.9)
+    # The engine tells them by their confidence: the hips and knees were placed, not seen,
+    # so the checks that read them are not measured on this frame.
+    assert seen_parts(out) == set(PAIRED_PARTS) - {"hip", "knee"}
     assert out[seen, 2] == pytest.approx(3.0 + JOINT_DEPTH_M["shoulder"], abs=0.01)
