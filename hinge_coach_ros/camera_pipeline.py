@@ -54,7 +54,11 @@ OCCLUDED_FRACTION = 0.5  # a far-side joint measured less than this share of its
 # model's depth between joints is good to about 10 cm; a body is about 30 cm deep, so no
 # joint of the body itself lies this far in front of its place.
 OCCLUDER_M = 0.25
-FALLBACK_CONFIDENCE = 0.5  # confidence factor of a joint placed by the model's depth
+# Confidence factor of a joint placed by the model's depth. A measured joint keeps its
+# visibility (at least min_visibility, 0.5), a placed one gets at most 0.5: the engine
+# takes 0.5 or less as placed, not seen (geometry.PLACED_MAX_CONFIDENCE), and does not
+# judge a check on it.
+FALLBACK_CONFIDENCE = 0.5
 NOMINAL_DISTANCE_M = 3.0  # where an RGB-only skeleton is put in front of the camera
 BACK_STATIONS = 24  # dorsal-edge samples from hips to ear: about 2 cm apart on an adult
 # The back of the head: stations on a line through the ear along the trunk, from below the ear
