@@ -18,6 +18,7 @@ import numpy as np
 
 from .alignment import FrameReport, HingeEngine
 from .dowel import BackProfile
+from .feedback import tally
 from .filters import zero_phase_lowpass
 from .landmarks import empty_skeleton
 from .monocular import MAX_VIEW_YAW_DEG
@@ -193,6 +194,10 @@ def format_table(result: dict) -> str:
             f"{p['trunk_inclination_deg']:>5.0f} {p['knee_flexion_deg']:>5.0f} {r['score']:>5.0f}  {faults}"
         )
     lines.append(f"{result['rep_count']} reps")
+    unjudged = tally(r["not_measurable"] for r in result["reps"])
+    if unjudged:
+        reps = len(result["reps"])
+        lines.append("not measurable: " + ", ".join(f"{f} ({n} of {reps})" for f, n in unjudged.items()))
     video = result.get("video")
     if video is not None:
         yaw = video["view_yaw_deg"]

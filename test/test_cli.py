@@ -85,6 +85,9 @@ def test_synth_then_analyze_finds_the_injected_fault(tmp_path):
     assert [[f["id"] for f in r["faults"]] for r in report["reps"]] == [[], ["head_up"], []]
     assert report["reps"][1]["score"] < report["reps"][0]["score"] == 100.0
     assert "3 reps" in analyze.stdout
+    # A skeleton has no back surface: the table says which checks it could not judge.
+    assert "not measurable: no_brace (3 of 3), rounded_back (3 of 3)" in analyze.stdout
+    assert all(set(r["not_measurable"]) == {"no_brace", "rounded_back"} for r in report["reps"])
 
 
 def test_synth_rejects_unknown_fault(tmp_path):
