@@ -14,7 +14,7 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from sensor_msgs.msg import PointCloud2, PointField
 from std_msgs.msg import Header
 
-from .alignment import FrameReport, RepSummary
+from .alignment import FrameReport, Placement, RepSummary
 from .dowel import BackProfile
 from .feedback import ReportView, RepView
 from .landmarks import NUM_LANDMARKS
@@ -175,6 +175,23 @@ def report_to_msg(report: FrameReport, header: Header, cue_for_fault: dict[str, 
             )
         )
     return DiagnosticArray(header=header, status=statuses)
+
+
+PLACEMENT_STATUS = "alignment_node: camera view"
+
+
+def placement_to_status(placement: Placement) -> DiagnosticStatus:
+    """The camera view's diagnostic, for the installer: WARN when the legs are hidden."""
+    return DiagnosticStatus(
+        level=DiagnosticStatus.WARN if placement.level == "warn" else DiagnosticStatus.OK,
+        name=PLACEMENT_STATUS,
+        message=placement.message,
+        hardware_id="",
+        values=[
+            _kv("view_from_side_deg", placement.view_from_side_deg),
+            _kv("legs_seen_fraction", placement.legs_seen_fraction),
+        ],
+    )
 
 
 def rep_to_msg(rep: RepSummary, header: Header) -> DiagnosticArray:

@@ -368,6 +368,32 @@ def test_checks_are_not_judged_on_joints_placed_rather_than_seen():
     assert [sorted(r.faults) for r in reps] == [[], ["toes"], []]
 
 
+@pytest.mark.parametrize(("view", "begins"), [("side", "side-on"), ("oblique45", "camera 45 deg")])
+def test_placement_tells_the_installer_what_the_camera_sees(view, begins):
+    spec = AthleteSpec(preset="box_lift", reps=2, camera=CameraPlacement(view=view))
+    s = generate(spec)
+    engine = HingeEngine({"exercise": "box_lift"})
+    assert engine.placement().message == "no person in view yet"
+    for t, lm, b in zip(s.times_s, s.landmarks, _truth_backs(spec, s)):
+        engine.update(float(t), lm, b)
+    placement = engine.placement()
+    assert placement.level == "ok" and placement.message.startswith(begins)
+    assert placement.legs_seen_fraction == 1.0
+    # The knees hidden (side-on to a deadlift, the plates): a warning that says what to do.
+    engine, _ = run(_placed(s, ("knee",)), {"exercise": "box_lift"})
+    placement = engine.placement()
+    assert placement.level == "warn" and placement.legs_seen_fraction == 0.0
+    assert "legs hidden" in placement.message and "45 deg" in placement.message
+    # Without depth there is no view angle; the back-surface checks are said to be off.
+    engine, _ = run(s, {"exercise": "box_lift"})
+    assert engine.placement().message.startswith("no depth") and math.isnan(
+        engine.placement().view_from_side_deg
+    )
+    # The person gone: the window is dropped.
+    engine.update(float(s.times_s[-1]) + 10.0, np.full((33, 4), np.nan))
+    assert engine.placement().message == "no person in view yet"
+
+
 def _min_jerk(fraction: np.ndarray) -> np.ndarray:
     return 10 * fraction**3 - 15 * fraction**4 + 6 * fraction**5
 

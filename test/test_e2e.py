@@ -52,6 +52,13 @@ class Recorder(Node):
             JointState, "pan_tilt/command", lambda m: self.commands.append(list(m.position)), 10
         )
         self.create_subscription(Image, "display/image", self.images.append, 2)
+        self.views: list[dict[str, str]] = []  # the alignment node's camera-view diagnostic
+        self.create_subscription(DiagnosticArray, "/diagnostics", self._on_diagnostics, 10)
+
+    def _on_diagnostics(self, msg):
+        for status in msg.status:
+            if status.name == "alignment_node: camera view":
+                self.views.append({"message": status.message, **{kv.key: kv.value for kv in status.values}})
 
     def _on_report(self, msg):
         self.reports += 1
@@ -94,6 +101,15 @@ def test_skeleton_arrives_at_the_session_frame_rate(run_result):
     assert len(times) >= 0.95 * len(truth["frames"]["time_s"])
     rate = (len(times) - 1) / (times[-1] - times[0])
     assert abs(rate - truth["fps"]) <= 0.1 * truth["fps"], rate
+
+
+def test_reps_and_diagnostics_say_what_this_input_cannot_measure(run_result):
+    # The embedded session is a skeleton: no back surface, every joint seen.
+    recorder = run_result["recorder"]
+    assert recorder.reps and all(set(r.not_measurable) == {"no_brace", "rounded_back"} for r in recorder.reps)
+    seen = [v for v in recorder.views if v["legs_seen_fraction"] != "nan"]
+    assert seen and all(v["legs_seen_fraction"] == "1.000" for v in seen)
+    assert all(v["message"].startswith("no depth") for v in seen)
 
 
 def test_rep_count_equals_truth(run_result):

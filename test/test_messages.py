@@ -2,10 +2,11 @@
 
 import numpy as np
 import pytest
+from diagnostic_msgs.msg import DiagnosticStatus
 from sensor_msgs.msg import PointCloud2
 from std_msgs.msg import Header
 
-from hinge_coach_ros.alignment import CUE_FOR_FAULT, HingeEngine
+from hinge_coach_ros.alignment import CUE_FOR_FAULT, HingeEngine, Placement
 from hinge_coach_ros.athlete import AthleteSpec, generate
 from hinge_coach_ros.dowel import BackProfile
 from hinge_coach_ros.messages import (
@@ -15,6 +16,7 @@ from hinge_coach_ros.messages import (
     cloud_to_skeleton,
     msg_to_rep_view,
     msg_to_report_view,
+    placement_to_status,
     rep_to_msg,
     report_to_msg,
     skeleton_to_cloud,
@@ -73,3 +75,14 @@ def test_report_and_rep_round_trip_through_diagnostics():
     assert {"rounded_back", "no_brace"} <= set(rep_view.not_measurable)
     clean_rep = [r.completed_rep for r in reports if r.completed_rep][0]
     assert "squat" not in msg_to_rep_view(rep_to_msg(clean_rep, Header())).not_measurable
+
+
+def test_placement_is_a_warning_when_the_legs_are_hidden():
+    ok = placement_to_status(Placement("ok", "side-on (4 deg): every check can be judged", 4.2, 1.0))
+    assert ok.level == DiagnosticStatus.OK and ok.name == "alignment_node: camera view"
+    assert {kv.key: kv.value for kv in ok.values} == {
+        "view_from_side_deg": "4.200",
+        "legs_seen_fraction": "1.000",
+    }
+    warn = placement_to_status(Placement("warn", "legs hidden on 67% of frames", 3.0, 0.33))
+    assert warn.level == DiagnosticStatus.WARN and warn.message == "legs hidden on 67% of frames"

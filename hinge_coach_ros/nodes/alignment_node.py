@@ -1,7 +1,8 @@
 """alignment_node: runs the hinge engine on the skeleton topic.
 
 Publishes a per-frame report and a per-rep summary (DiagnosticArray, layout
-in messages.py and the README), each stamped with the skeleton's capture stamp.
+in messages.py and the README), each stamped with the skeleton's capture stamp,
+and once a second how the camera sees the person on ``diagnostics``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,14 @@ from rclpy.time import Time
 from sensor_msgs.msg import PointCloud2
 
 from ..alignment import CUE_FOR_FAULT, HingeEngine
-from ..messages import MessageError, cloud_to_back_profile, cloud_to_skeleton, rep_to_msg, report_to_msg
+from ..messages import (
+    MessageError,
+    cloud_to_back_profile,
+    cloud_to_skeleton,
+    placement_to_status,
+    rep_to_msg,
+    report_to_msg,
+)
 from .common import REP_QOS, REPORT_QOS, SENSOR_QOS, declare_schema, run_node
 
 BACK_BUFFER = 30  # frames: one second of back profiles waiting for their skeleton
@@ -38,6 +46,13 @@ class AlignmentNode(Node):
         self._floor: tuple[float, np.ndarray] | None = None  # (stamp s, up vector) from the depth floor fit
         self.create_subscription(Vector3Stamped, "floor/up", self._on_floor, SENSOR_QOS)
         self.create_subscription(PointCloud2, "skeleton", self._on_skeleton, SENSOR_QOS)
+        self._diag_pub = self.create_publisher(DiagnosticArray, "diagnostics", 10)
+        self.create_timer(1.0, self._publish_diagnostics)
+
+    def _publish_diagnostics(self) -> None:
+        msg = DiagnosticArray(status=[placement_to_status(self.engine.placement())])
+        msg.header.stamp = self.get_clock().now().to_msg()
+        self._diag_pub.publish(msg)
 
     def _on_floor(self, msg: Vector3Stamped) -> None:
         v = msg.vector
