@@ -587,9 +587,11 @@ class HingeEngine:
         view_deg = view_from_side_deg(lm, up) if back is not None and back.from_depth else math.nan
         # Seen obliquely the back's rim is not its midline.
         side_on = view_deg <= SPINE_SIDE_ON_MAX_DEG
-        self._placement.append((t, view_deg, CHECK_PARTS["squat"] <= a.seen))
-        while t - self._placement[0][0] > PLACEMENT_WINDOW_S:
+        # Frames from the last few seconds only; a clock that went back (a recording played
+        # again) drops them all.
+        while self._placement and not 0.0 <= t - self._placement[0][0] <= PLACEMENT_WINDOW_S:
             self._placement.popleft()
+        self._placement.append((t, view_deg, CHECK_PARTS["squat"] <= a.seen))
         self._spine_bend_deg = dowel.spine_bend_deg if side_on else math.nan
         self._lumbar_hollow_mm = 1000.0 * dowel.lumbar_hollow_m if side_on else math.nan
         self._track_standing(t, a)

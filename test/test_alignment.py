@@ -389,6 +389,9 @@ def test_placement_tells_the_installer_what_the_camera_sees(view, begins):
     assert engine.placement().message.startswith("no depth") and math.isnan(
         engine.placement().view_from_side_deg
     )
+    # A recording played again (its clock back at the start): only the new frames count.
+    engine.update(float(s.times_s[0]), s.landmarks[0])
+    assert len(engine._placement) == 1
     # The person gone: the window is dropped.
     engine.update(float(s.times_s[-1]) + 10.0, np.full((33, 4), np.nan))
     assert engine.placement().message == "no person in view yet"
