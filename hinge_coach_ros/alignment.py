@@ -186,6 +186,51 @@ class Placement:
     legs_seen_fraction: float  # frames with hips, knees and ankles seen (NaN: nobody in view)
 
 
+class CameraView:
+    """The view from side-on and whether the legs are seen, over the last few seconds."""
+
+    def __init__(self) -> None:
+        self._frames: deque[tuple[float, float, bool]] = deque()  # (time, view deg, legs seen)
+
+    def clear(self) -> None:
+        self._frames.clear()
+
+    def update(self, t: float, view_deg: float, legs_seen: bool) -> None:
+        # The last few seconds only; a clock that went back (a recording played again) drops
+        # them all.
+        while self._frames and not 0.0 <= t - self._frames[0][0] <= PLACEMENT_WINDOW_S:
+            self._frames.popleft()
+        self._frames.append((t, view_deg, legs_seen))
+
+    def placement(self) -> Placement:
+        if not self._frames:
+            return Placement("ok", "no person in view yet", math.nan, math.nan)
+        _, views, legs = zip(*self._frames)
+        seen = sum(legs) / len(legs)
+        finite = [v for v in views if math.isfinite(v)]
+        view = float(np.median(finite)) if finite else math.nan
+        if seen < 1.0 - LEGS_HIDDEN_FRACTION:
+            return Placement(
+                "warn",
+                f"legs hidden on {100 * (1 - seen):.0f}% of frames (something between them and the "
+                "camera): the leg checks are not measured; side-on to a deadlift the plates hide "
+                "them, put the camera at 45 deg",
+                view,
+                seen,
+            )
+        if not math.isfinite(view):
+            return Placement("ok", "no depth: the back-surface checks are not measured", view, seen)
+        if view > SPINE_SIDE_ON_MAX_DEG:
+            return Placement(
+                "ok",
+                f"camera {view:.0f} deg from side-on: the back-surface checks need under "
+                f"{SPINE_SIDE_ON_MAX_DEG:.0f} deg",
+                view,
+                seen,
+            )
+        return Placement("ok", f"side-on ({view:.0f} deg): every check can be judged", view, seen)
+
+
 # rounded_back and no_brace need the back-surface profile from depth; without it they are
 # reported as not measurable, never guessed from the skeleton.
 # The spine's bend and the lumbar hollow are judged only this close to side-on: obliquely
@@ -508,36 +553,11 @@ class HingeEngine:
         self._rep: dict | None = None
         self._finishing: dict | None = None  # a rep in its lockout hold
         self._dowel = DowelMeter()
-        self._placement: deque[tuple[float, float, bool]] = deque()  # (time, view deg, legs seen)
+        self.camera_view = CameraView()
 
     def placement(self) -> Placement:
         """How the camera sees the person lately: legs hidden, how far from side-on."""
-        if not self._placement:
-            return Placement("ok", "no person in view yet", math.nan, math.nan)
-        _, views, legs = zip(*self._placement)
-        seen = sum(legs) / len(legs)
-        finite = [v for v in views if math.isfinite(v)]
-        view = float(np.median(finite)) if finite else math.nan
-        if seen < 1.0 - LEGS_HIDDEN_FRACTION:
-            return Placement(
-                "warn",
-                f"legs hidden on {100 * (1 - seen):.0f}% of frames (something between them and the "
-                "camera): the leg checks are not measured; side-on to a deadlift the plates hide "
-                "them, put the camera at 45 deg",
-                view,
-                seen,
-            )
-        if not math.isfinite(view):
-            return Placement("ok", "no depth: the back-surface checks are not measured", view, seen)
-        if view > SPINE_SIDE_ON_MAX_DEG:
-            return Placement(
-                "ok",
-                f"camera {view:.0f} deg from side-on: the back-surface checks need under "
-                f"{SPINE_SIDE_ON_MAX_DEG:.0f} deg",
-                view,
-                seen,
-            )
-        return Placement("ok", f"side-on ({view:.0f} deg): every check can be judged", view, seen)
+        return self.camera_view.placement()
 
     def set_params(self, params: dict[str, Value]) -> None:
         """Apply validated parameter changes at run time."""
@@ -587,11 +607,7 @@ class HingeEngine:
         view_deg = view_from_side_deg(lm, up) if back is not None and back.from_depth else math.nan
         # Seen obliquely the back's rim is not its midline.
         side_on = view_deg <= SPINE_SIDE_ON_MAX_DEG
-        # Frames from the last few seconds only; a clock that went back (a recording played
-        # again) drops them all.
-        while self._placement and not 0.0 <= t - self._placement[0][0] <= PLACEMENT_WINDOW_S:
-            self._placement.popleft()
-        self._placement.append((t, view_deg, CHECK_PARTS["squat"] <= a.seen))
+        self.camera_view.update(t, view_deg, _LEGS <= a.seen)
         self._spine_bend_deg = dowel.spine_bend_deg if side_on else math.nan
         self._lumbar_hollow_mm = 1000.0 * dowel.lumbar_hollow_m if side_on else math.nan
         self._track_standing(t, a)
@@ -631,7 +647,7 @@ class HingeEngine:
             self._going_down_frames = 0
             self._recent_hip.clear()
             self.facing.reset()
-            self._placement.clear()
+            self.camera_view.clear()
             self._standing_hip_deg = math.inf
             for values in self._baseline.values():
                 values.clear()

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from hinge_coach_ros.accuracy import ANGLES, NOT_YET_RELIABLE, evaluate, format_result
-from hinge_coach_ros.alignment import FAULT_PENALTY, HingeEngine
+from hinge_coach_ros.alignment import FAULT_PENALTY, CameraView, HingeEngine
 from hinge_coach_ros.athlete import PRESETS, AthleteSpec, CameraPlacement, generate
 from hinge_coach_ros.landmarks import INDEX
 
@@ -389,12 +389,20 @@ def test_placement_tells_the_installer_what_the_camera_sees(view, begins):
     assert engine.placement().message.startswith("no depth") and math.isnan(
         engine.placement().view_from_side_deg
     )
-    # A recording played again (its clock back at the start): only the new frames count.
-    engine.update(float(s.times_s[0]), s.landmarks[0])
-    assert len(engine._placement) == 1
     # The person gone: the window is dropped.
     engine.update(float(s.times_s[-1]) + 10.0, np.full((33, 4), np.nan))
     assert engine.placement().message == "no person in view yet"
+
+
+def test_camera_view_keeps_the_last_seconds_only():
+    view = CameraView()
+    for t in np.arange(0.0, 10.0, 0.1):
+        view.update(float(t), 40.0, legs_seen=False)
+    view.update(10.0, 5.0, legs_seen=True)
+    assert view.placement().legs_seen_fraction == pytest.approx(1 / 31)  # 3 s at 10 Hz, and the new one
+    # A recording played again (its clock back at the start): only the new frames count.
+    view.update(0.0, 5.0, legs_seen=True)
+    assert view.placement().legs_seen_fraction == 1.0 and view.placement().view_from_side_deg == 5.0
 
 
 def _min_jerk(fraction: np.ndarray) -> np.ndarray:
