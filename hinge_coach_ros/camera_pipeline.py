@@ -20,7 +20,7 @@ import numpy as np
 from .dowel import BackProfile, station_fractions
 from .filters import OneEuroFilter
 from .kernels import back_profile, deproject_depth, fit_plane_ransac, lift_landmarks
-from .landmarks import INDEX, LANDMARK_NAMES
+from .landmarks import INDEX, LANDMARK_NAMES, PAIRED_PARTS
 from .monocular import SagittalLift
 from .pose import PoseEstimator, PoseResult
 from .sources import Frame, Intrinsics
@@ -43,9 +43,7 @@ JOINT_DEPTH_M: dict[str, float] = {
 }
 _JOINT_DEPTH = np.array([JOINT_DEPTH_M.get(name.split("_", 1)[-1], 0.0) for name in LANDMARK_NAMES])
 # Left/right landmark pairs, for telling a hidden far-side joint from a seen one.
-_PAIRS = np.array(
-    [(INDEX[n], INDEX["right_" + n[5:]]) for n in LANDMARK_NAMES if n.startswith("left_")], dtype=int
-)
+_PAIRS = np.array([(INDEX[f"left_{part}"], INDEX[f"right_{part}"]) for part in PAIRED_PARTS], dtype=int)
 OCCLUDED_FRACTION = 0.5  # a far-side joint measured less than this share of its depth behind the near one
 # Something nearer the camera than the body hides a joint (a barbell plate side-on to a
 # deadlift, 50-75 cm in front of the hips and knees; a table, a box): the joint's depth

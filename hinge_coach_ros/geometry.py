@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .landmarks import INDEX, LANDMARK_NAMES
+from .landmarks import INDEX, PAIRED_PARTS
 
 # Below this BlazePose visibility a landmark is treated as missing.
 MIN_CONFIDENCE = 0.3
@@ -26,7 +26,6 @@ NEAR_SIDE_GAP_M = 0.05
 # or without depth) half its visibility. On RGB-only input BlazePose's visibility says
 # the same: at 0.5 or below the landmark is more likely hidden than seen.
 PLACED_MAX_CONFIDENCE = 0.5
-PAIRED_PARTS = tuple(name[len("left_") :] for name in LANDMARK_NAMES if name.startswith("left_"))
 
 
 @dataclass(frozen=True)

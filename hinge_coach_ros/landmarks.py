@@ -55,6 +55,8 @@ def empty_skeleton() -> np.ndarray:
 
 
 INDEX: dict[str, int] = {name: i for i, name in enumerate(LANDMARK_NAMES)}
+# The parts that come in a left and a right landmark ("hip" for left_hip and right_hip).
+PAIRED_PARTS: tuple[str, ...] = tuple(n[len("left_") :] for n in LANDMARK_NAMES if n.startswith("left_"))
 
 # Stick-figure edges used by the RViz markers and the coaching screen.
 BONES: tuple[tuple[str, str], ...] = (

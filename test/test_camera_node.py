@@ -7,9 +7,9 @@ import pytest
 
 from hinge_coach_ros.athlete import AthleteSpec
 from hinge_coach_ros.camera_pipeline import JOINT_DEPTH_M, CameraPipeline, joint_centres
-from hinge_coach_ros.geometry import PAIRED_PARTS, seen_parts
+from hinge_coach_ros.geometry import seen_parts
 from hinge_coach_ros.graph import GraphArgs
-from hinge_coach_ros.landmarks import INDEX
+from hinge_coach_ros.landmarks import INDEX, PAIRED_PARTS
 from hinge_coach_ros.pose import PoseEstimator, PoseResult
 from hinge_coach_ros.rs_recording import write_rgbd_session
 from hinge_coach_ros.runner import Rig
