@@ -489,7 +489,7 @@ def _rep_descent_time_s(rep: dict | None) -> float:
         samples = np.array(list(itertools.islice(hips, end)), dtype=float).reshape(-1, 2)
         time_s = descent_time_s(samples[:, 0], samples[:, 1], rep["standing_hip"])
         # Not timed on a hip angle that was mostly a guess (the hips or knees placed, not seen).
-        frames, seen = rep["descent_frames_seen"]
+        frames, seen = rep["descent_frames"], rep["descent_frames_seen"]
         mostly_seen = frames > 0 and seen >= DESCENT_MIN_SEEN_FRACTION * frames
         rep["descent_time"] = (key, time_s if mostly_seen else math.nan)
     return rep["descent_time"][1]
@@ -712,7 +712,8 @@ class HingeEngine:
                     "hips": deque(self._recent_hip),
                     "descent_end": len(self._recent_hip),  # samples up to the last descent frame
                     "standing_hip": self._standing_hip_deg,
-                    "descent_frames_seen": [0, 0],  # frames of the descent, and those with the hip angle seen
+                    "descent_frames": 0,
+                    "descent_frames_seen": 0,  # of those, the frames with the hip angle seen
                 }
         elif self.phase == "descent":
             if hip < self._standing_hip_deg + p["descent_start_delta_deg"] - 5.0:
@@ -974,9 +975,8 @@ class HingeEngine:
             hips.append((t, a.hip_flexion_deg))
             if self.phase == "descent":
                 self._rep["descent_end"] = len(hips)
-                counts = self._rep["descent_frames_seen"]
-                counts[0] += 1
-                counts[1] += CHECK_PARTS["fast_descent"] <= a.seen
+                self._rep["descent_frames"] += 1
+                self._rep["descent_frames_seen"] += CHECK_PARTS["fast_descent"] <= a.seen
             while t - hips[0][0] > REP_HIPS_S:
                 # Bounded, for a person held in the bottom for minutes: a descent this long
                 # is no fast one (its time is then not measurable).
