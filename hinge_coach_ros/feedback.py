@@ -7,6 +7,7 @@ position, and sends what it decides to the LED, pan-tilt and display drivers.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -366,11 +367,7 @@ def format_rep_line(rep: RepView, led_state: str) -> str:
 
 def tally(ids_per_rep: Iterable[Iterable[str]]) -> dict[str, int]:
     """How many reps name each id (faults, or checks not measurable), sorted by id."""
-    counts: dict[str, int] = {}
-    for ids in ids_per_rep:
-        for i in ids:
-            counts[i] = counts.get(i, 0) + 1
-    return dict(sorted(counts.items()))
+    return dict(sorted(Counter(i for ids in ids_per_rep for i in ids).items()))
 
 
 def format_summary(reps: list[RepView]) -> str:
