@@ -2,8 +2,9 @@
 
 Inputs are BlazePose-ordered landmarks (33, 4) in any metric frame (x, y, z,
 confidence) and the gravity-up unit vector in that frame. Angles are degrees;
-0 means standing tall. A value that the landmarks cannot support is NaN,
-never a guess.
+0 means standing tall. A value that the landmarks cannot support is NaN; the
+hinge joints may be placed by the pose model rather than seen (``_joint``), and
+``FrameAngles.seen`` says which parts were seen, so no check judges a guess.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import numpy as np
 
 from .landmarks import INDEX, PAIRED_PARTS
 
-# Below this BlazePose visibility a landmark is treated as missing.
+# Below this BlazePose visibility a landmark is treated as missing (a hinge joint is
+# then taken as placed when neither side reaches it: ``_joint``).
 MIN_CONFIDENCE = 0.3
 # One side is the near side when its ear is this much nearer the camera than the other's
 # (side-on the two ears are a head's breadth, 15 cm, apart; facing the camera, level).
@@ -77,12 +79,42 @@ def _point(lm: np.ndarray, name: str) -> np.ndarray | None:
     return row[:3]
 
 
+# A foot seen (toe or heel) is not averaged with the other foot's when that one was placed:
+# side-on the far foot's guess sits 40-110 mm off (the rendered deadlift and box lift), and
+# over the mid-foot a few centimetres are the whole margin of the toes and heels checks.
+FOOT_PARTS = ("heel", "foot_index")
+
+
 def _mid(lm: np.ndarray, part: str) -> np.ndarray | None:
     """Midpoint of the left and right landmark, or the one that is seen."""
     left, right = _point(lm, f"left_{part}"), _point(lm, f"right_{part}")
     if left is not None and right is not None:
+        if part in FOOT_PARTS:
+            seen = [lm[INDEX[f"{side}_{part}"], 3] > PLACED_MAX_CONFIDENCE for side in ("left", "right")]
+            if seen[0] != seen[1]:
+                return left if seen[0] else right
         return 0.5 * (left + right)
     return left if left is not None else right
+
+
+def _joint(lm: np.ndarray, part: str) -> np.ndarray | None:
+    """A hinge joint (shoulder, hip, knee, ankle) as ``_mid``; with neither side over
+    MIN_CONFIDENCE, the model's placement of the side it trusts more.
+
+    Side-on to a deadlift the near plate hides both knees and ankles while the person
+    stands (confidence 0.03-0.2): without them the person would read as gone, the rep in
+    progress dropped and the standing baselines never kept. The hip angle (and so the
+    phases and the rep count) goes on through them; the checks that read those parts are
+    not measured there (``seen_parts``: a placed joint is not seen).
+    """
+    point = _mid(lm, part)
+    if point is not None:
+        return point
+    rows = lm[[INDEX[f"left_{part}"], INDEX[f"right_{part}"]]]
+    placed = np.isfinite(rows).all(axis=1)
+    if not placed.any():
+        return None
+    return rows[int(np.argmax(np.where(placed, rows[:, 3], -np.inf))), :3]
 
 
 def _near_side(lm: np.ndarray, *parts: str) -> tuple[np.ndarray | None, ...]:
@@ -189,13 +221,13 @@ def centre_of_mass(lm: np.ndarray) -> np.ndarray | None:
 
 
 def frame_angles(lm: np.ndarray, up: np.ndarray, facing: np.ndarray | None = None) -> FrameAngles | None:
-    """Metrics of one frame, or None when the trunk and thighs are not seen.
+    """Metrics of one frame, or None when the trunk and thighs are not there (not even placed).
 
     ``facing``: the way the person faces, if known better than from this frame's
     feet (the engine holds it steady over frames); None: from this frame.
     """
-    shoulder, hip = _mid(lm, "shoulder"), _mid(lm, "hip")
-    knee, ankle = _mid(lm, "knee"), _mid(lm, "ankle")
+    shoulder, hip = _joint(lm, "shoulder"), _joint(lm, "hip")
+    knee, ankle = _joint(lm, "knee"), _joint(lm, "ankle")
     facing = facing_direction(lm, up) if facing is None else _horizontal_unit(facing, up)
     if shoulder is None or hip is None or knee is None or facing is None:
         return None

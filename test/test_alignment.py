@@ -368,6 +368,50 @@ def test_checks_are_not_judged_on_joints_placed_rather_than_seen():
     assert [sorted(r.faults) for r in reps] == [[], ["toes"], []]
 
 
+def test_knees_hidden_while_standing_do_not_read_as_the_person_gone():
+    # Side-on to a deadlift the near plate hides the knees and ankles whenever the person
+    # stands: BlazePose places them with a visibility of 0.05-0.4 (confidence under 0.3).
+    s = generate(AthleteSpec(preset="deadlift", reps=3, faults={2: {"head_up": 25.0}}, seed=4))
+    landmarks = s.landmarks.copy()
+    standing = s.hip_flexion_deg < 20.0
+    for part in ("knee", "ankle"):
+        for side in ("left", "right"):
+            landmarks[standing, INDEX[f"{side}_{part}"], 3] = 0.1
+    engine, reports = run(replace(s, landmarks=landmarks), {"exercise": "deadlift"})
+    assert all(r.person for r in reports)
+    assert all("knee" not in r.angles.seen for r, up in zip(reports, standing) if up)
+    # The reps are counted, and the head's standing baseline is kept between them.
+    reps = reps_of(reports)
+    assert [sorted(r.faults) for r in reps] == [[], ["head_up"], []]
+    assert all("head_up" not in r.not_measurable for r in reps)
+    # Standing, the hip angle is read on the placed knees (the rendered athlete's are within
+    # a few degrees); the checks that read the knees wait for them to be seen.
+    hips = np.array([r.angles.hip_flexion_deg for r in reports])
+    assert np.max(np.abs(hips - s.hip_flexion_deg)[standing]) < 3.0
+    assert all("squat" not in r.not_measurable for r in reps)  # the knees seen in the pull
+
+
+def test_a_seen_foot_is_not_averaged_with_a_guessed_one():
+    from hinge_coach_ros.geometry import frame_angles
+
+    s = generate(AthleteSpec(preset="dowel", reps=1, landmark_noise_m=0.0))
+    i = int(np.argmax(s.hip_flexion_deg))
+    lm = s.landmarks[i].copy()
+    clean = frame_angles(lm, s.up_optical)
+    assert clean.com_offset_mm == pytest.approx(1000.0 * s.poses[i].com_offset_m, abs=15.0)  # balanced
+
+    def com_offset_mm(landmarks):  # the facing held steady, as the engine holds it
+        return frame_angles(landmarks, s.up_optical, clean.facing).com_offset_mm
+
+    # The far toe guessed 8 cm forward (behind a plate, a box): the mid-foot is the near foot's.
+    lm[INDEX["right_foot_index"], :3] += 0.08 * clean.facing
+    lm[INDEX["right_foot_index"], 3] = 0.4
+    assert com_offset_mm(lm) == pytest.approx(clean.com_offset_mm, abs=0.5)
+    # Seen, it counts: the toes' mean moves 4 cm, the mid-foot 2 cm.
+    lm[INDEX["right_foot_index"], 3] = 0.9
+    assert com_offset_mm(lm) == pytest.approx(clean.com_offset_mm - 20.0, abs=1.0)
+
+
 @pytest.mark.parametrize(("view", "begins"), [("side", "side-on"), ("oblique45", "camera 45 deg")])
 def test_placement_tells_the_installer_what_the_camera_sees(view, begins):
     spec = AthleteSpec(preset="box_lift", reps=2, camera=CameraPlacement(view=view))
