@@ -170,6 +170,15 @@ CHECK_PARTS: dict[str, frozenset[str]] = {
     "fast_descent": _HIP_ANGLE,  # the descent's time on the frames seen, if most of them were
     "head_up": frozenset({"ear", "shoulder", "hip"}),
     "head_down": frozenset({"ear", "shoulder", "hip"}),
+    # The back-surface profile is cut between the shoulders and the hips.
+    "rounded_back": frozenset({"shoulder", "hip"}),
+    "no_brace": frozenset({"shoulder", "hip"}),
+}
+# The standing baselines each check is judged against, and so the parts they read.
+BASELINE_PARTS = {
+    "head_neck": CHECK_PARTS["head_up"],
+    "trunk": CHECK_PARTS["banana_back"],
+    "spine_bend": CHECK_PARTS["rounded_back"],
 }
 
 # How the camera sees the person, over the last few seconds with a person in view: for the
@@ -677,7 +686,10 @@ class HingeEngine:
                     ("trunk", a.trunk_inclination_deg),
                     ("spine_bend", self._spine_bend_deg),
                 ):
-                    if math.isfinite(value):
+                    # Side-on to a deadlift the plates hide the hips while the person
+                    # stands: the back profile cut at a placed hip reads 20-27 deg bent, and
+                    # as the reference it made every hinge a rounded back.
+                    if math.isfinite(value) and BASELINE_PARTS[key] <= a.seen:
                         self._baseline[key].append(value)
         else:
             self._standing_since = None

@@ -290,6 +290,26 @@ def test_rounded_back_is_judged_on_the_back_profile_side_on_not_read_as_a_droppe
     assert all("rounded_back" in r.not_measurable for r in reps)
 
 
+def test_standing_references_are_taken_on_seen_hips_only():
+    # Side-on to a deadlift the plates hide the hips too whenever the person stands: the
+    # back profile cut at a placed hip reads 20-27 deg bent on the rendered sessions, and
+    # taken as the standing reference it made every hinge a rounded back. The checks judged
+    # against a standing reference (back, head, lean at lockout) are then not measured.
+    spec = AthleteSpec(preset="deadlift", reps=3, faults={2: {"rounded_back": 25.0}}, seed=3)
+    s = generate(spec)
+    landmarks = s.landmarks.copy()
+    standing = s.hip_flexion_deg < 20.0
+    for side in ("left", "right"):
+        landmarks[standing, INDEX[f"{side}_hip"], 3] = 0.45
+    engine = HingeEngine({"exercise": "deadlift"})
+    backs = _truth_backs(spec, s)
+    reps = reps_of(engine.update(float(t), lm, b) for t, lm, b in zip(s.times_s, landmarks, backs))
+    assert len(reps) == 3 and all(not r.faults for r in reps)
+    referenced = {"rounded_back", "head_up", "head_down", "banana_back"}
+    assert all(referenced <= set(r.not_measurable) for r in reps)
+    assert "no_brace" not in reps[0].not_measurable  # no reference: judged on the seen hips
+
+
 # The dowel drill's limit allows for the pipe and hands on the back, which this perfect
 # profile has not: the drill is tested on rendered depth (test_dowel_depth.py).
 @pytest.mark.parametrize("preset", ["box_lift", "deadlift"])
