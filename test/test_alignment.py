@@ -411,7 +411,7 @@ def test_knees_hidden_while_standing_do_not_read_as_the_person_gone():
     assert all("squat" not in r.not_measurable for r in reps)  # the knees seen in the pull
 
 
-def test_a_seen_foot_is_not_averaged_with_a_guessed_one():
+def test_a_seen_leg_joint_is_not_averaged_with_its_guessed_twin():
     from hinge_coach_ros.geometry import frame_angles
 
     s = generate(AthleteSpec(preset="dowel", reps=1, landmark_noise_m=0.0))
@@ -430,6 +430,13 @@ def test_a_seen_foot_is_not_averaged_with_a_guessed_one():
     # Seen, it counts: the toes' mean moves 4 cm, the mid-foot 2 cm.
     lm[INDEX["right_foot_index"], 3] = 0.9
     assert com_offset_mm(lm) == pytest.approx(clean.com_offset_mm - 20.0, abs=1.0)
+    # The same for the knee: its guess does not bend the leg, a seen one counts.
+    lm[INDEX["right_knee"], :3] += 0.08 * clean.facing
+    lm[INDEX["right_knee"], 3] = 0.4
+    knee = frame_angles(lm, s.up_optical, clean.facing).knee_flexion_deg
+    assert knee == pytest.approx(clean.knee_flexion_deg, abs=0.01)
+    lm[INDEX["right_knee"], 3] = 0.9
+    assert frame_angles(lm, s.up_optical, clean.facing).knee_flexion_deg > knee + 5.0
 
 
 @pytest.mark.parametrize(("view", "begins"), [("side", "side-on"), ("oblique45", "camera 45 deg")])
