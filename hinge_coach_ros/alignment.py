@@ -611,7 +611,10 @@ class HingeEngine:
         self._going_down_frames = self._going_down_frames + 1 if going_down else 0
         self._prev = (t, hip)
         self._recent_hip.append((t, hip))
-        dowel = self._dowel.update(back, up, a.facing)
+        # The back profile is cut between the shoulders and the hips: where one was placed
+        # (side-on to a deadlift the plates hide the hips standing) its ends are guesses.
+        profile_seen = CHECK_PARTS["rounded_back"] <= a.seen
+        dowel = self._dowel.update(back if profile_seen else None, up, a.facing)
         # An RGB-only skeleton lies on the sagittal plane: its hips and shoulders give no view.
         view_deg = view_from_side_deg(lm, up) if back is not None and back.from_depth else math.nan
         # Seen obliquely the back's rim is not its midline.

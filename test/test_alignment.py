@@ -308,6 +308,13 @@ def test_standing_references_are_taken_on_seen_hips_only():
     referenced = {"rounded_back", "head_up", "head_down", "banana_back"}
     assert all(referenced <= set(r.not_measurable) for r in reps)
     assert "no_brace" not in reps[0].not_measurable  # no reference: judged on the seen hips
+    # The virtual dowel too rests on the profile between shoulders and hips: with the hips
+    # placed it is not measured, with them seen it is.
+    for confidence, measured in ((0.45, False), (0.95, True)):
+        landmarks[:, [INDEX["left_hip"], INDEX["right_hip"]], 3] = confidence
+        engine = HingeEngine({"exercise": "deadlift"})
+        reports = [engine.update(float(t), lm, b) for t, lm, b in zip(s.times_s, landmarks, backs)]
+        assert any(math.isfinite(r.dowel.lumbar_gap_m) for r in reports) is measured
 
 
 # The dowel drill's limit allows for the pipe and hands on the back, which this perfect
