@@ -249,6 +249,8 @@ class CameraView:
 # rendered sessions, at 45 deg over 32 deg.
 SPINE_SIDE_ON_MAX_DEG = 28.0
 BACK_SURFACE_CHECKS = ("rounded_back", "no_brace")
+# Judged once on the whole rep when it ends, not frame by frame: measured if their value was.
+REP_CHECKS = ("fast_descent", "incomplete_lockout")
 BACK_MIN_JUDGED_FRAMES = 6  # 0.2 s at 30 fps: a back-surface check measured this long is a rep's
 
 HIPS_FIRST_MIN_S = 0.1  # hips shooting up is brief by nature: the first instants of the ascent
@@ -800,6 +802,10 @@ class HingeEngine:
                 ),
             ),
         ):
+            # Measured on this rep only if its value was: side-on to a deadlift the plate
+            # hides the knees through the whole lockout, and no top hip angle is seen there.
+            if ev.measurable:
+                rep.setdefault("measurable", set()).add(fault_id)
             if ev.raise_now:
                 rep["faults"][fault_id] = ev.severity
         self.rep_count += 1
@@ -846,7 +852,7 @@ class HingeEngine:
                 judged[fault_id] = judged.get(fault_id, 0) + int(fault_id in judged_now)
                 if judged[fault_id] >= BACK_MIN_JUDGED_FRAMES:
                     rep.setdefault("measurable", set()).add(fault_id)
-            elif status.measurable:
+            elif status.measurable and fault_id not in REP_CHECKS:
                 rep.setdefault("measurable", set()).add(fault_id)
             if status.active:
                 rep["faults"][fault_id] = max(rep["faults"].get(fault_id, 0.0), status.severity)

@@ -416,6 +416,9 @@ def test_knees_hidden_while_standing_do_not_read_as_the_person_gone():
     hips = np.array([r.angles.hip_flexion_deg for r in reports])
     assert np.max(np.abs(hips - s.hip_flexion_deg)[standing]) < 3.0
     assert all("squat" not in r.not_measurable for r in reps)  # the knees seen in the pull
+    # The lockout is judged on the hip angle at the top, where the knees were placed on every
+    # frame: not measured (before, a measured descent had made the rep's lockout "measured").
+    assert all("incomplete_lockout" in r.not_measurable for r in reps)
 
 
 def test_a_seen_leg_joint_is_not_averaged_with_its_guessed_twin():
