@@ -90,7 +90,8 @@ SEEN_ALONE_PARTS = ("knee", "ankle", "heel", "foot_index")
 
 
 def _mid(lm: np.ndarray, part: str) -> np.ndarray | None:
-    """Midpoint of the left and right landmark, or the one that is seen."""
+    """Midpoint of the left and right landmark, or the one over MIN_CONFIDENCE; for a leg's
+    part (SEEN_ALONE_PARTS), the seen one alone when its twin was placed."""
     left, right = _point(lm, f"left_{part}"), _point(lm, f"right_{part}")
     if left is not None and right is not None:
         if part in SEEN_ALONE_PARTS:
