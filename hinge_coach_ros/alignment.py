@@ -251,6 +251,9 @@ SPINE_SIDE_ON_MAX_DEG = 28.0
 BACK_SURFACE_CHECKS = ("rounded_back", "no_brace")
 # Judged once on the whole rep when it ends, not frame by frame: measured if their value was.
 REP_CHECKS = ("fast_descent", "incomplete_lockout")
+# Judged in one phase of every rep: measured on a rep only if measured in that phase (the
+# lean is also measurable on the way down, where it says nothing of the lockout).
+PHASE_CHECKS = ("banana_back",)
 BACK_MIN_JUDGED_FRAMES = 6  # 0.2 s at 30 fps: a back-surface check measured this long is a rep's
 
 HIPS_FIRST_MIN_S = 0.1  # hips shooting up is brief by nature: the first instants of the ascent
@@ -852,6 +855,9 @@ class HingeEngine:
                 judged[fault_id] = judged.get(fault_id, 0) + int(fault_id in judged_now)
                 if judged[fault_id] >= BACK_MIN_JUDGED_FRAMES:
                     rep.setdefault("measurable", set()).add(fault_id)
+            elif fault_id in PHASE_CHECKS:
+                if fault_id in judged_now:
+                    rep.setdefault("measurable", set()).add(fault_id)
             elif status.measurable and fault_id not in REP_CHECKS:
                 rep.setdefault("measurable", set()).add(fault_id)
             if status.active:
@@ -986,7 +992,8 @@ class HingeEngine:
         return float(times @ (hips - hips.mean()) / (times @ times))
 
     def _check_faults(self, t: float, a: FrameAngles) -> tuple[dict[str, FaultStatus], set[str]]:
-        """This frame's fault statuses, and the back-surface checks measured where they apply."""
+        """This frame's fault statuses, and the back-surface and phase checks measured where
+        they apply."""
         judged = set()
         if self._rep is not None and self._rep["hips"][-1][0] < t:
             # Every frame of the rep, not only the descent's: a few frames read as a turn
@@ -1017,7 +1024,7 @@ class HingeEngine:
             statuses[fault_id] = FaultStatus(
                 fault_id, active, ev.measurable, ev.value, ev.severity if active else 0.0
             )
-            if fault_id in BACK_SURFACE_CHECKS and ev.measurable and applies:
+            if fault_id in BACK_SURFACE_CHECKS + PHASE_CHECKS and ev.measurable and applies:
                 judged.add(fault_id)
         return statuses, judged
 

@@ -317,6 +317,25 @@ def test_standing_references_are_taken_on_seen_hips_only():
         assert any(math.isfinite(r.dowel.lumbar_gap_m) for r in reports) is measured
 
 
+def test_the_lockout_lean_is_measured_on_a_rep_only_at_its_lockout():
+    # The hips placed at the top of each pull (a plate in front of them), seen standing in
+    # the setup: the lean is measurable on the way down but the banana back is judged only
+    # at lockout, so the reps cannot say whether it was there.
+    s = generate(AthleteSpec(preset="box_lift", reps=3, faults={2: {"banana_back": 15.0}}, seed=2))
+    assert [sorted(r.faults) for r in reps_of(run(s, {"exercise": "box_lift"})[1])] == [
+        [],
+        ["banana_back"],
+        [],
+    ]
+    landmarks = s.landmarks.copy()
+    top = np.array([p in ("ascent", "lockout") for p in s.phase]) & (s.hip_flexion_deg < 30.0)
+    for side in ("left", "right"):
+        landmarks[top, INDEX[f"{side}_hip"], 3] = 0.45
+    reps = reps_of(run(replace(s, landmarks=landmarks), {"exercise": "box_lift"})[1])
+    assert len(reps) == 3 and all(not r.faults for r in reps)
+    assert all("banana_back" in r.not_measurable for r in reps)
+
+
 # The dowel drill's limit allows for the pipe and hands on the back, which this perfect
 # profile has not: the drill is tested on rendered depth (test_dowel_depth.py).
 @pytest.mark.parametrize("preset", ["box_lift", "deadlift"])
