@@ -20,8 +20,8 @@ def results():
 
 
 # mode -> angle -> bound (deg; COM offset in mm). Measured on this session (trunk, hip,
-# knee, head-neck, COM): offline 1.05 / 2.97 / 2.75 / 2.80 / 12.8, lag 24 ms;
-# live 1.48 / 3.51 / 2.91 / 2.58 / 13.3, lag 45 ms (one cut-off for the skeleton).
+# knee, head-neck, COM): offline 1.05 / 2.97 / 2.78 / 2.80 / 12.8, lag 24 ms;
+# live 1.48 / 3.51 / 2.96 / 2.58 / 13.1, lag 45 ms (one cut-off for the skeleton).
 BOUNDS = {
     "offline": {
         "trunk_inclination_deg": 1.8,
