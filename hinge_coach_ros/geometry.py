@@ -47,14 +47,14 @@ class FrameAngles:
     seen: frozenset[str] = frozenset()
 
 
+def _seen(lm: np.ndarray, name: str) -> bool:
+    """The landmark was seen, not placed by a model (a NaN confidence is neither)."""
+    return bool(lm[INDEX[name], 3] > PLACED_MAX_CONFIDENCE)
+
+
 def seen_parts(lm: np.ndarray) -> frozenset[str]:
     """The left/right parts (``hip``, ``knee``, ...) seen on at least one side."""
-    conf = np.nan_to_num(lm[:, 3], nan=0.0)
-    return frozenset(
-        part
-        for part in PAIRED_PARTS
-        if max(conf[INDEX[f"left_{part}"]], conf[INDEX[f"right_{part}"]]) > PLACED_MAX_CONFIDENCE
-    )
+    return frozenset(part for part in PAIRED_PARTS if _seen(lm, f"left_{part}") or _seen(lm, f"right_{part}"))
 
 
 # Segment masses (fraction of body mass) and centre-of-mass position along the
@@ -95,9 +95,9 @@ def _mid(lm: np.ndarray, part: str) -> np.ndarray | None:
     left, right = _point(lm, f"left_{part}"), _point(lm, f"right_{part}")
     if left is not None and right is not None:
         if part in SEEN_ALONE_PARTS:
-            seen = [lm[INDEX[f"{side}_{part}"], 3] > PLACED_MAX_CONFIDENCE for side in ("left", "right")]
-            if seen[0] != seen[1]:
-                return left if seen[0] else right
+            left_seen, right_seen = _seen(lm, f"left_{part}"), _seen(lm, f"right_{part}")
+            if left_seen != right_seen:
+                return left if left_seen else right
         return 0.5 * (left + right)
     return left if left is not None else right
 
