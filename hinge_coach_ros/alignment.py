@@ -248,13 +248,14 @@ class CameraView:
 # Side-on the view from the lifted hips and shoulders reads under 24 deg on the
 # rendered sessions, at 45 deg over 32 deg.
 SPINE_SIDE_ON_MAX_DEG = 28.0
-BACK_SURFACE_CHECKS = ("rounded_back", "no_brace")
 # Judged once on the whole rep when it ends, not frame by frame: measured if their value was.
 REP_CHECKS = ("fast_descent", "incomplete_lockout")
-# Judged in one phase of every rep: measured on a rep only if measured in that phase (the
-# lean is also measurable on the way down, where it says nothing of the lockout).
-PHASE_CHECKS = ("banana_back",)
-BACK_MIN_JUDGED_FRAMES = 6  # 0.2 s at 30 fps: a back-surface check measured this long is a rep's
+# Checks a rep counts as measured only after this many frames where they were judged
+# (measured where they apply), not on any frame measured: the back-surface checks 0.2 s at
+# 30 fps, long enough to be raised (at 45 deg a few frames read side-on, in the setup or
+# 1-3% of the descent); the lean at lockout on one lockout frame (it is also measurable
+# on the way down, where it says nothing of the lockout).
+JUDGED_FRAMES_FOR_REP = {"rounded_back": 6, "no_brace": 6, "banana_back": 1}
 
 HIPS_FIRST_MIN_S = 0.1  # hips shooting up is brief by nature: the first instants of the ascent
 # Hip and shoulder heights are averaged over this long before the hips-first lead is taken:
@@ -848,15 +849,10 @@ class HingeEngine:
         if rep is self._finishing and CHECK_PARTS["incomplete_lockout"] <= a.seen:
             rep["top_hip"].append(a.hip_flexion_deg)
         for fault_id, status in faults.items():
-            if fault_id in BACK_SURFACE_CHECKS:
-                # Measured on this rep only where it was judged, long enough to be raised: at
-                # 45 deg a few frames read side-on (in the setup, or 1-3% of the descent).
+            if fault_id in JUDGED_FRAMES_FOR_REP:
                 judged = rep.setdefault("judged_frames", {})
                 judged[fault_id] = judged.get(fault_id, 0) + int(fault_id in judged_now)
-                if judged[fault_id] >= BACK_MIN_JUDGED_FRAMES:
-                    rep.setdefault("measurable", set()).add(fault_id)
-            elif fault_id in PHASE_CHECKS:
-                if fault_id in judged_now:
+                if judged[fault_id] >= JUDGED_FRAMES_FOR_REP[fault_id]:
                     rep.setdefault("measurable", set()).add(fault_id)
             elif status.measurable and fault_id not in REP_CHECKS:
                 rep.setdefault("measurable", set()).add(fault_id)
@@ -992,7 +988,7 @@ class HingeEngine:
         return float(times @ (hips - hips.mean()) / (times @ times))
 
     def _check_faults(self, t: float, a: FrameAngles) -> tuple[dict[str, FaultStatus], set[str]]:
-        """This frame's fault statuses, and the back-surface and phase checks measured where
+        """This frame's fault statuses, and the checks of JUDGED_FRAMES_FOR_REP measured where
         they apply."""
         judged = set()
         if self._rep is not None and self._rep["hips"][-1][0] < t:
@@ -1024,7 +1020,7 @@ class HingeEngine:
             statuses[fault_id] = FaultStatus(
                 fault_id, active, ev.measurable, ev.value, ev.severity if active else 0.0
             )
-            if fault_id in BACK_SURFACE_CHECKS + PHASE_CHECKS and ev.measurable and applies:
+            if fault_id in JUDGED_FRAMES_FOR_REP and ev.measurable and applies:
                 judged.add(fault_id)
         return statuses, judged
 
