@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .alignment import HingeEngine
+from .alignment import HingeEngine, checks_for
 from .athlete import PRESETS, RGBD_DEMO_SPEC, AthleteSpec, CameraPlacement, generate
 from .geometry import MIN_CONFIDENCE
 from .landmarks import INDEX, empty_skeleton
@@ -144,7 +144,7 @@ def evaluate(
         if len(reps) != spec.reps:
             continue  # counted as a rep-count failure; fault rates need reps matched to truth
         for rep, truth in zip(reps, session.reps):
-            for fault_id in faults:
+            for fault_id in (f for f in faults if f in checks_for(preset)):
                 raised, measurable = fault_id in rep.faults, fault_id not in rep.not_measurable
                 for tally in (result.tallies[fault_id], result.by_view[view][fault_id]):
                     tally.count(fault_id, raised, truth["faults"], measurable)
@@ -351,6 +351,8 @@ def score_rgbd(captures: list[RgbdCapture], mode: str) -> RgbdResult:
             continue
         for rep, truth_rep in zip(reps, truth["reps"]):
             for fault_id, tally in out.result.tallies.items():
+                if fault_id not in checks_for(capture.preset):
+                    continue
                 raised, measurable = fault_id in rep.faults, fault_id not in rep.not_measurable
                 tally.count(fault_id, raised, truth_rep["faults"], measurable)
     return out

@@ -174,6 +174,18 @@ CHECK_PARTS: dict[str, frozenset[str]] = {
     "rounded_back": frozenset({"shoulder", "hip"}),
     "no_brace": frozenset({"shoulder", "hip"}),
 }
+# Checks of a pull from the floor only: the dowel drill has no load to break off the floor,
+# so it has no hips-first or stiff-legged start to judge. An exercise without them neither
+# judges nor reports them, and a rep does not list them as measured or not measurable.
+FLOOR_PULL_CHECKS = frozenset({"hips_rise_first", "hips_high"})
+
+
+def checks_for(exercise: str) -> tuple[str, ...]:
+    """The fault checks of an exercise profile, in FAULT_IDS order."""
+    from_floor = PRESETS[exercise].from_floor
+    return tuple(f for f in FAULT_IDS if from_floor or f not in FLOOR_PULL_CHECKS)
+
+
 # The standing baselines each check is judged against, and so the parts they read.
 BASELINE_PARTS = {
     "head_neck": CHECK_PARTS["head_up"],
@@ -570,6 +582,11 @@ class HingeEngine:
         self._dowel = DowelMeter()
         self.camera_view = CameraView()
 
+    @property
+    def exercise_checks(self) -> tuple[str, ...]:
+        """The checks this exercise is judged on (``checks_for``)."""
+        return checks_for(str(self.p["exercise"]))
+
     def placement(self) -> Placement:
         """How the camera sees the person lately: legs hidden, how far from side-on."""
         return self.camera_view.placement()
@@ -577,6 +594,8 @@ class HingeEngine:
     def set_params(self, params: dict[str, Value]) -> None:
         """Apply validated parameter changes at run time."""
         self.p.update(params)
+        for fault_id in set(FAULT_IDS) - set(self.exercise_checks):
+            self.checks[fault_id].reset()  # not judged from now on: none may stay raised
         if "exercise" in params or "patient_profile" in params:
             self.thresholds = thresholds_for(str(self.p["exercise"]), str(self.p["patient_profile"]))
         fallback = np.asarray(self.p["up_vector"], dtype=float)
@@ -828,7 +847,9 @@ class HingeEngine:
             faults={f: round(s, 3) for f, s in rep["faults"].items()},
             score=round(score, 1),
             score_breakdown=breakdown,
-            not_measurable=sorted(set(FAULT_IDS) - rep.get("measurable", set()) - set(rep["faults"])),
+            not_measurable=sorted(
+                set(self.exercise_checks) - rep.get("measurable", set()) - set(rep["faults"])
+            ),
         )
 
     def _track_rep(
@@ -944,15 +965,14 @@ class HingeEngine:
         # Pulls from the floor: the chest and the hips rise together. Hips first shows as
         # the hips rising from their lowest point while the shoulders do not follow (the back
         # angle goes more horizontal as the knees open).
-        from_floor = PRESETS[str(self.p["exercise"])].from_floor
         out["hips_rise_first"] = (
             _above(self._hips_lead_mm(t, a), th["hips_rise_first_lead_mm"], 5.0, 40.0),
-            from_floor and self.phase in ("bottom", "ascent"),
+            self.phase in ("bottom", "ascent"),
         )
         knee_deepest = self._rep.get("knee_at_deepest", math.nan) if self._rep else math.nan
         out["hips_high"] = (
             _below(knee_deepest, th["hips_high_knee_flexion_deg"], 3.0, 15.0),
-            from_floor and self.phase in ("bottom", "ascent"),
+            self.phase in ("bottom", "ascent"),
         )
         lean_back = self._baseline_of("trunk") - a.trunk_inclination_deg
         out["banana_back"] = (_above(lean_back, th["banana_back_lean_deg"], 2.0, 15.0), at_lockout)
@@ -1007,7 +1027,10 @@ class HingeEngine:
                 hips.popleft()
                 self._rep["descent_end"] = max(0, self._rep["descent_end"] - 1)
         statuses = {}
+        exercise_checks = self.exercise_checks
         for fault_id, (ev, applies) in self._evaluate(t, a).items():
+            if fault_id not in exercise_checks:
+                continue
             min_s = self.thresholds["fault_min_duration_s"]
             if fault_id == "hips_high":
                 min_s = 0.0  # judged on the whole descent: nothing left to wait out
@@ -1025,4 +1048,4 @@ class HingeEngine:
         return statuses, judged
 
     def _unmeasured(self) -> dict[str, FaultStatus]:
-        return {f: FaultStatus(f, c.active, False, math.nan, 0.0) for f, c in self.checks.items()}
+        return {f: FaultStatus(f, self.checks[f].active, False, math.nan, 0.0) for f in self.exercise_checks}

@@ -173,7 +173,13 @@ def analyze(
                     "not_measurable": rep.not_measurable,
                 }
             )
-    result = {"input": str(path), "exercise": exercise, "rep_count": len(reps), "reps": reps}
+    result = {
+        "input": str(path),
+        "exercise": exercise,
+        "checks": list(engine.exercise_checks),  # what each rep was judged on
+        "rep_count": len(reps),
+        "reps": reps,
+    }
     if video is not None:
         video["view_yaw_deg"] = round(yaws[-1], 1) if yaws else None
         # Frames too frontal for the sagittal plane give the model's own, unreliable angles.

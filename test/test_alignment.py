@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from hinge_coach_ros.accuracy import ANGLES, NOT_YET_RELIABLE, evaluate, format_result
-from hinge_coach_ros.alignment import FAULT_PENALTY, CameraView, HingeEngine
-from hinge_coach_ros.athlete import PRESETS, AthleteSpec, CameraPlacement, generate
+from hinge_coach_ros.alignment import FAULT_PENALTY, FLOOR_PULL_CHECKS, CameraView, HingeEngine, checks_for
+from hinge_coach_ros.athlete import FAULT_IDS, PRESETS, AthleteSpec, CameraPlacement, generate
 from hinge_coach_ros.landmarks import INDEX
 
 
@@ -90,6 +90,21 @@ def test_hips_rise_first_only_on_its_rep_and_only_in_pulls_from_the_floor(preset
         assert s.reps[1]["hips_lead_mm"] == pytest.approx(50.0, abs=1.0)
         assert np.nanmax(lead[s.rep_index == 2]) == pytest.approx(50.0, abs=8.0)
         assert np.nanmax(lead[s.rep_index == 4]) < 10.0
+
+
+def test_an_exercise_reports_only_its_own_checks():
+    # The dowel drill has no load to pull from the floor: a report that listed hips_high as
+    # judged and fine would tell a clinician it was assessed.
+    s = generate(AthleteSpec(preset="dowel", reps=2, seed=3))
+    engine, reports = run(s, {"exercise": "dowel"})
+    dowel_checks = set(checks_for("dowel"))
+    assert dowel_checks == set(FAULT_IDS) - FLOOR_PULL_CHECKS == set(engine.exercise_checks)
+    assert all(set(r.faults) == dowel_checks for r in reports)
+    gone = engine.update(float(s.times_s[-1]) + 5.0, np.full((33, 4), np.nan))
+    assert not gone.person and set(gone.faults) == dowel_checks
+    assert all(not FLOOR_PULL_CHECKS & set(r.not_measurable) for r in reps_of(reports))
+    engine.set_params({"exercise": "box_lift"})
+    assert set(engine.update(float(s.times_s[0]) + 60.0, s.landmarks[0]).faults) == set(FAULT_IDS)
 
 
 def test_rep_times_match_truth():

@@ -88,6 +88,9 @@ def test_synth_then_analyze_finds_the_injected_fault(tmp_path):
     # A skeleton has no back surface: the table says which checks it could not judge.
     assert "not measurable: no_brace (3 of 3), rounded_back (3 of 3)" in analyze.stdout
     assert all(set(r["not_measurable"]) == {"no_brace", "rounded_back"} for r in report["reps"])
+    # The dowel drill's checks: no pull from the floor to judge.
+    assert report["exercise"] == "dowel" and not {"hips_high", "hips_rise_first"} & set(report["checks"])
+    assert {"squat", "no_brace", "toes"} <= set(report["checks"])
 
 
 def test_synth_rejects_unknown_fault(tmp_path):
