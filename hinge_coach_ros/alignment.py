@@ -110,7 +110,7 @@ FAULT_DEFINITIONS: dict[str, tuple[str, tuple[str, ...], str]] = {
         "descent and bottom; depth, side-on",
     ),
     "incomplete_lockout": (
-        "hip flexion left at the top: no full hip extension",
+        "hip flexion left at the top (the least over the hold, of its 0.2 s medians): no full hip extension",
         ("incomplete_lockout_hip_flexion_deg",),
         "end of lockout",
     ),
@@ -276,6 +276,11 @@ HIPS_FIRST_MIN_S = 0.1  # hips shooting up is brief by nature: the first instant
 HIPS_FIRST_SMOOTH_S = 0.2
 HIPS_FIRST_MIN_RISE_MM = 10.0  # the hips must be rising (2-3 times the smoothed height noise)
 LOCKOUT_HOLD_S = 0.5  # lockout is judged over this long after standing tall
+# A rep's top (its incomplete_lockout) is taken on the hip angle's median over this long:
+# the minimum over raw frames took a glitch. Holding a box at 45 deg, BlazePose threw the
+# near hip 12-15 cm forward for 6 frames while the person stood still at 26 deg, and the
+# minimum (7 deg) made an incomplete lockout read complete.
+HIP_STEADY_S = 0.2
 # Stopped rising this long near the top: the rep ends there (incomplete lockout). Judged on
 # the hip's least-squares slope over this window, not on the frame-to-frame speed: live
 # landmarks jitter by 2-3 deg a frame, so a held top never read still for 0.3 s on end.
@@ -569,6 +574,7 @@ class HingeEngine:
         self._recent_hip: deque[tuple[float, float]] = deque(maxlen=64)  # (time, hip flexion)
         self.facing = SteadyFacing()
         self._standing_hip_deg = math.inf  # the standing posture's hip flexion
+        self._steady_hip_deg = math.nan  # median over the last HIP_STEADY_S
         self._baseline: dict[str, deque[float]] = {
             "head_neck": deque(maxlen=BASELINE_FRAMES),
             "trunk": deque(maxlen=BASELINE_FRAMES),
@@ -636,6 +642,7 @@ class HingeEngine:
         self._going_down_frames = self._going_down_frames + 1 if going_down else 0
         self._prev = (t, hip)
         self._recent_hip.append((t, hip))
+        self._steady_hip_deg = float(np.median([h for s, h in self._recent_hip if t - s <= HIP_STEADY_S]))
         # The back profile is cut between the shoulders and the hips: where one was placed
         # (side-on to a deadlift the plates hide the hips standing) its ends are guesses.
         profile_seen = CHECK_PARTS["rounded_back"] <= a.seen
@@ -868,7 +875,7 @@ class HingeEngine:
             if math.isfinite(value):
                 peak[key] = max(peak.get(key, -math.inf), value)
         if rep is self._finishing and CHECK_PARTS["incomplete_lockout"] <= a.seen:
-            rep["top_hip"].append(a.hip_flexion_deg)
+            rep["top_hip"].append(self._steady_hip_deg)
         for fault_id, status in faults.items():
             if fault_id in JUDGED_FRAMES_FOR_REP:
                 judged = rep.setdefault("judged_frames", {})

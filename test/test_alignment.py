@@ -638,6 +638,30 @@ def test_a_one_frame_glitch_near_the_top_does_not_end_the_rep_early():
     np.testing.assert_allclose([r.end_s for r in reps], clean_ends, atol=1.5 / 30)
 
 
+def test_a_glitch_of_a_few_frames_at_the_top_does_not_make_an_incomplete_lockout_complete():
+    # Holding a box at 45 deg, BlazePose throws the near hip forward for a few frames while
+    # the person stands still: the hip angle reads 15-20 deg less there. The top is what the
+    # person held, not the least of those frames.
+    s = generate(AthleteSpec(preset="box_lift", reps=3, faults={2: {"incomplete_lockout": 20.0}}, seed=4))
+    lm = s.landmarks.copy()
+    hips = [INDEX["left_hip"], INDEX["right_hip"]]
+    toes, heels = (
+        [INDEX["left_foot_index"], INDEX["right_foot_index"]],
+        [INDEX["left_heel"], INDEX["right_heel"]],
+    )
+    lockout = np.where((s.rep_index == 2) & (np.asarray(s.phase) == "lockout"))[0]
+    glitch = lockout[4:7]  # three frames (0.1 s) of the hold
+    for k in glitch:
+        forward = lm[k, toes, :3].mean(axis=0) - lm[k, heels, :3].mean(axis=0)
+        lm[k, hips, :3] += 0.12 * forward / np.linalg.norm(forward)  # the hips thrown forward 12 cm
+    engine = HingeEngine({"exercise": "box_lift"})
+    reports = [engine.update(float(t), f) for t, f in zip(s.times_s, lm)]
+    assert s.hip_flexion_deg[glitch].min() > 15.0  # held well short of a lockout
+    assert max(reports[k].angles.hip_flexion_deg for k in glitch) < 10.0  # the glitch reads locked out
+    reps = reps_of(reports)
+    assert [("incomplete_lockout" in r.faults) for r in reps] == [False, True, False]
+
+
 def test_going_back_down_from_a_start_of_the_ascent_takes_the_hips_first_lead_from_the_new_bottom():
     # The athlete starts up from the bottom, sinks back and then lifts: one rep, deeper. The
     # false start's most upright moment is no reference for the real ascent, which starts from
