@@ -143,8 +143,9 @@ def evaluate(
             result.angle_errors[a].append(float(np.nanmean(error)))
         if len(reps) != spec.reps:
             continue  # counted as a rep-count failure; fault rates need reps matched to truth
+        judged = [f for f in faults if f in checks_for(preset)]
         for rep, truth in zip(reps, session.reps):
-            for fault_id in (f for f in faults if f in checks_for(preset)):
+            for fault_id in judged:
                 raised, measurable = fault_id in rep.faults, fault_id not in rep.not_measurable
                 for tally in (result.tallies[fault_id], result.by_view[view][fault_id]):
                     tally.count(fault_id, raised, truth["faults"], measurable)
@@ -349,9 +350,10 @@ def score_rgbd(captures: list[RgbdCapture], mode: str) -> RgbdResult:
         out.result.rep_count_exact += int(len(reps) == len(truth["reps"]))
         if len(reps) != len(truth["reps"]):
             continue
+        judged = checks_for(capture.preset)
         for rep, truth_rep in zip(reps, truth["reps"]):
             for fault_id, tally in out.result.tallies.items():
-                if fault_id not in checks_for(capture.preset):
+                if fault_id not in judged:
                     continue
                 raised, measurable = fault_id in rep.faults, fault_id not in rep.not_measurable
                 tally.count(fault_id, raised, truth_rep["faults"], measurable)

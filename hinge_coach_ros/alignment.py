@@ -574,7 +574,6 @@ class HingeEngine:
         self._recent_hip: deque[tuple[float, float]] = deque(maxlen=64)  # (time, hip flexion)
         self.facing = SteadyFacing()
         self._standing_hip_deg = math.inf  # the standing posture's hip flexion
-        self._steady_hip_deg = math.nan  # median over the last HIP_STEADY_S
         self._baseline: dict[str, deque[float]] = {
             "head_neck": deque(maxlen=BASELINE_FRAMES),
             "trunk": deque(maxlen=BASELINE_FRAMES),
@@ -600,8 +599,9 @@ class HingeEngine:
     def set_params(self, params: dict[str, Value]) -> None:
         """Apply validated parameter changes at run time."""
         self.p.update(params)
-        for fault_id in set(FAULT_IDS) - set(self.exercise_checks):
-            self.checks[fault_id].reset()  # not judged from now on: none may stay raised
+        if "exercise" in params:
+            for fault_id in set(FAULT_IDS) - set(self.exercise_checks):
+                self.checks[fault_id].reset()  # not judged from now on: none may stay raised
         if "exercise" in params or "patient_profile" in params:
             self.thresholds = thresholds_for(str(self.p["exercise"]), str(self.p["patient_profile"]))
         fallback = np.asarray(self.p["up_vector"], dtype=float)
@@ -642,7 +642,6 @@ class HingeEngine:
         self._going_down_frames = self._going_down_frames + 1 if going_down else 0
         self._prev = (t, hip)
         self._recent_hip.append((t, hip))
-        self._steady_hip_deg = float(np.median([h for s, h in self._recent_hip if t - s <= HIP_STEADY_S]))
         # The back profile is cut between the shoulders and the hips: where one was placed
         # (side-on to a deadlift the plates hide the hips standing) its ends are guesses.
         profile_seen = CHECK_PARTS["rounded_back"] <= a.seen
@@ -728,6 +727,11 @@ class HingeEngine:
                         self._baseline[key].append(value)
         else:
             self._standing_since = None
+
+    def _steady_hip_deg(self) -> float:
+        """The hip angle's median over the last HIP_STEADY_S (this frame's included)."""
+        now = self._recent_hip[-1][0]
+        return float(np.median([hip for t, hip in self._recent_hip if now - t <= HIP_STEADY_S]))
 
     def _baseline_of(self, key: str) -> float:
         values = self._baseline[key]
@@ -875,7 +879,7 @@ class HingeEngine:
             if math.isfinite(value):
                 peak[key] = max(peak.get(key, -math.inf), value)
         if rep is self._finishing and CHECK_PARTS["incomplete_lockout"] <= a.seen:
-            rep["top_hip"].append(self._steady_hip_deg)
+            rep["top_hip"].append(self._steady_hip_deg())
         for fault_id, status in faults.items():
             if fault_id in JUDGED_FRAMES_FOR_REP:
                 judged = rep.setdefault("judged_frames", {})
