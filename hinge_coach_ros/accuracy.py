@@ -228,6 +228,9 @@ class RgbdResult:
     landmark_errors: dict[str, list[np.ndarray]] = field(default_factory=dict)  # (n, 3) fwd, up, lateral
     names: list[str] = field(default_factory=list)  # the sessions, in order
     reps_counted: list[int] = field(default_factory=list)  # per session, by the engine
+    # Per session, the share of frames with a hip angle: the errors are over those (a frame
+    # without one had no person found, or a skeleton the pose model lost: ``frame_angles``).
+    measured: list[float] = field(default_factory=list)
 
     def mae(self, angle: str, which: str = "all") -> float:
         errors = np.concatenate(self.errors[angle])
@@ -345,6 +348,7 @@ def score_rgbd(captures: list[RgbdCapture], mode: str) -> RgbdResult:
         out.lag_ms.append(_lag_ms(measured["hip_flexion_deg"], true_angles["hip_flexion_deg"], fps))
         out.names.append(capture.name)
         out.reps_counted.append(len(reps))
+        out.measured.append(float(np.mean(np.isfinite(measured["hip_flexion_deg"][settle:]))))
         _landmark_errors(out, landmarks, truth)
         out.result.sessions += 1
         out.result.rep_count_exact += int(len(reps) == len(truth["reps"]))
@@ -401,14 +405,19 @@ def format_rgbd(results: list[RgbdResult]) -> str:
     lines += [
         "",
         f"per session, {modes}:",
-        f"  {'session':<30} " + "  ".join(f"{a.split('_')[0]:>15}" for a in RGBD_ANGLES) + "  reps counted",
+        f"  {'session':<30} "
+        + "  ".join(f"{a.split('_')[0]:>15}" for a in RGBD_ANGLES)
+        + "  reps counted  frames measured %",
     ]
     for k, name in enumerate(results[0].names):
         cells = [
             " / ".join(f"{float(np.nanmean(m.errors[a][k])):5.2f}" for m in results) for a in RGBD_ANGLES
         ]
         counted = " / ".join(str(m.reps_counted[k]) for m in results)
-        lines.append(f"  {name:<30} " + "  ".join(f"{c:>15}" for c in cells) + f"  {counted:>12}")
+        measured = " / ".join(f"{100.0 * m.measured[k]:5.1f}" for m in results)
+        lines.append(
+            f"  {name:<30} " + "  ".join(f"{c:>15}" for c in cells) + f"  {counted:>12}  {measured:>17}"
+        )
     for r in results:
         lines += ["", f"faults ({r.mode}):", format_tallies(r.result.tallies)]
     r = results[-1]

@@ -4,7 +4,9 @@ Inputs are BlazePose-ordered landmarks (33, 4) in any metric frame (x, y, z,
 confidence) and the gravity-up unit vector in that frame. Angles are degrees;
 0 means standing tall. A value that the landmarks cannot support is NaN; the
 hinge joints may be placed by the pose model rather than seen (``_joint``), and
-``FrameAngles.seen`` says which parts were seen, so no check judges a guess.
+``FrameAngles.seen`` says which parts were seen, so no check judges a guess. A
+frame whose hip or knee angle no human joint reaches is a skeleton the pose model
+lost, and gives no angles at all (``HIP_FLEXION_RANGE_DEG``).
 """
 
 from __future__ import annotations
@@ -147,6 +149,23 @@ def _signed_from_vertical(v: np.ndarray, up: np.ndarray, facing: np.ndarray) -> 
     return math.degrees(math.atan2(float(v @ facing), float(v @ up)))
 
 
+# The hip and knee angles a person can take: the normal ranges of motion (American Academy
+# of Orthopaedic Surgeons: hip from 30 deg extension to 120 deg flexion, knee from 10 deg
+# hyperextension to 135 deg flexion), widened by 15-30 deg for the landmarks' own error.
+# Beyond them a frame is no posture but a skeleton the pose model lost. Side-on to a
+# deadlift the plate hides the hips as the bar passes them: BlazePose threw them 15-28 cm
+# forward, and the hip read from -157 to +160 deg (truly 25-78) on 62-63 of the rendered
+# session's 3126 frames (none in the sweep's other six sessions). Taken as the standing
+# reference (the least hip angle), one such frame (-143 deg) made the rest of that rep
+# read 150 deg deeper than it was.
+HIP_FLEXION_RANGE_DEG = (-45.0, 150.0)
+KNEE_FLEXION_RANGE_DEG = (-25.0, 165.0)
+
+
+def _within(value: float, limits: tuple[float, float]) -> bool:
+    return limits[0] <= value <= limits[1]
+
+
 # A foot seen this much less confidently than the other is left out of the facing:
 # side-on, the far foot is hidden and its heel and toe are the model's guesses.
 FOOT_CONFIDENCE_RATIO = 0.75
@@ -226,7 +245,8 @@ def centre_of_mass(lm: np.ndarray) -> np.ndarray | None:
 
 
 def frame_angles(lm: np.ndarray, up: np.ndarray, facing: np.ndarray | None = None) -> FrameAngles | None:
-    """Metrics of one frame, or None when the trunk and thighs are not there (not even placed).
+    """Metrics of one frame, or None when the trunk and thighs are not there (not even placed),
+    or when the hip or knee angle lies beyond what a person can take (``HIP_FLEXION_RANGE_DEG``).
 
     ``facing``: the way the person faces, if known better than from this frame's
     feet (the engine holds it steady over frames); None: from this frame.
@@ -245,6 +265,10 @@ def frame_angles(lm: np.ndarray, up: np.ndarray, facing: np.ndarray | None = Non
     if ankle is not None:
         shin_deg = _signed_from_vertical(knee - ankle, up, facing)
         knee_flexion = shin_deg - thigh_deg
+    if not _within(hip_flexion, HIP_FLEXION_RANGE_DEG) or (
+        math.isfinite(knee_flexion) and not _within(knee_flexion, KNEE_FLEXION_RANGE_DEG)
+    ):
+        return None
     head_neck = math.nan
     ear, neck_base = _near_side(lm, "ear", "shoulder")
     if ear is not None and neck_base is not None:

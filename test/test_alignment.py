@@ -148,6 +148,44 @@ def test_short_dropout_keeps_the_rep():
     assert engine.rep_count == 2
 
 
+def test_a_skeleton_the_pose_model_lost_gives_no_angles_and_moves_no_reference():
+    from hinge_coach_ros.geometry import HIP_FLEXION_RANGE_DEG, frame_angles
+
+    s = generate(AthleteSpec(reps=2, landmark_noise_m=0.0))
+    lm = s.landmarks.copy()
+    # Side-on to a deadlift the plate hides the hips as the bar passes them, and BlazePose
+    # throws them. Here, for 4 frames while the person stands, the hips 45 cm forward (the hip
+    # reads about -90 deg); for 4 frames on the way down, the thighs pointing up from the
+    # knees (hip and knee read 180 deg).
+    standing = int(np.argmax(s.times_s > 0.8))
+    descending = int(np.argmax((s.rep_index == 1) & (s.hip_flexion_deg > 40.0)))
+    lost = np.r_[standing : standing + 4, descending : descending + 4]
+    up = s.up_optical
+    forward = frame_angles(s.landmarks[standing], up).facing
+    for side in ("left", "right"):
+        hip, knee = INDEX[f"{side}_hip"], INDEX[f"{side}_knee"]
+        lm[standing : standing + 4, hip, :3] += 0.45 * forward
+        down = slice(descending, descending + 4)
+        lm[down, hip, :3] = 2.0 * lm[down, knee, :3] - lm[down, hip, :3]
+    assert frame_angles(s.landmarks[standing], up) is not None
+    assert frame_angles(lm[standing], up) is None  # no posture, not a 90 deg hyperextension
+    assert all(frame_angles(lm[i], up) is None for i in lost)
+    engine = HingeEngine()
+    reports = [engine.update(float(t), f) for t, f in zip(s.times_s, lm)]
+    for i in lost:  # held, not judged: the person is there, the phase goes on
+        assert reports[i].person and reports[i].angles is None
+        assert reports[i].phase == reports[i - 1].phase
+        assert not any(f.measurable for f in reports[i].faults.values())
+    # The standing reference stays the person's own standing, so the standing after the
+    # lost frames does not read as 90 deg of flexion, a rep under way.
+    assert reports[standing + 10].phase == "setup"
+    assert engine._standing_hip_deg > HIP_FLEXION_RANGE_DEG[0]
+    reps = reps_of(reports)
+    assert len(reps) == 2
+    assert reps[0].start_s == pytest.approx(reps_of(run(s)[1])[0].start_s, abs=0.05)
+    assert not any("fast_descent" in r.faults for r in reps)
+
+
 def test_nan_landmarks_are_not_measured_never_guessed():
     engine = HingeEngine()
     lm = np.full((33, 4), np.nan)

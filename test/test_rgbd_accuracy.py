@@ -53,6 +53,8 @@ def test_angles_from_rendered_rgbd(results, mode):
 @pytest.mark.parametrize("mode", MODES)
 def test_reps_and_faults_from_rendered_rgbd(results, mode):
     assert results[mode].reps_counted == [RGBD_DEMO_SPEC.reps]
+    # Every frame from the first second on gives angles: none is taken for a lost skeleton.
+    assert results[mode].measured == [1.0]
     r = results[mode].result
     assert r.rep_count_exact == 1
     for fault_id in ("squat", "banana_back"):
