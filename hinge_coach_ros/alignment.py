@@ -269,7 +269,12 @@ REP_CHECKS = ("fast_descent", "incomplete_lockout")
 # on the way down, where it says nothing of the lockout).
 JUDGED_FRAMES_FOR_REP = {"rounded_back": 6, "no_brace": 6, "banana_back": 1}
 
-HIPS_FIRST_MIN_S = 0.1  # hips shooting up is brief by nature: the first instants of the ascent
+# Hips shooting up is brief by nature (the first instants of the ascent), and the lead is taken
+# on heights averaged over HIPS_FIRST_SMOOTH_S already, so one frame's glitch moves it by a
+# sixth: the hold needs only to outlast a frame or two. With 0.1 s a 30 mm lead (threshold 25)
+# read 26 mm for 3 frames and was missed, and so was the rendered box lift at 45 deg's 50 mm
+# lead (35-39 mm for 3 frames); clean reps of the rendered sweep never read over 19 mm.
+HIPS_FIRST_MIN_S = 0.05
 # Hip and shoulder heights are averaged over this long before the hips-first lead is taken:
 # with 4 mm landmark noise a single frame's lead jitters by about 4 mm, and the hips' lowest
 # point picked from raw frames is biased low by that noise, which reads as a lead on clean reps.
