@@ -722,7 +722,7 @@ class HingeEngine:
             if t - self._standing_since >= SETUP_BASELINE_S:
                 for key, value in (
                     ("head_neck", a.head_neck_deg),
-                    ("trunk", a.trunk_inclination_deg),
+                    ("trunk", a.trunk_near_side_deg),
                     ("spine_bend", self._spine_bend_deg),
                 ):
                     # Side-on to a deadlift the plates hide the hips while the person
@@ -761,7 +761,6 @@ class HingeEngine:
                     "peak": {},
                     "faults": {},
                     "top_hip": [],
-                    "top_trunk": [],
                     # The hip's recent past (standing, then the start of the descent, which is
                     # under way before it counts) and where it stood: the descent's time is
                     # taken from them when the rep ends.
@@ -990,7 +989,7 @@ class HingeEngine:
             _below(knee_deepest, th["hips_high_knee_flexion_deg"], 3.0, 15.0),
             self.phase in ("bottom", "ascent"),
         )
-        lean_back = self._baseline_of("trunk") - a.trunk_inclination_deg
+        lean_back = self._baseline_of("trunk") - a.trunk_near_side_deg
         out["banana_back"] = (_above(lean_back, th["banana_back_lean_deg"], 2.0, 15.0), at_lockout)
         # Judged once at the end of the lockout hold (see _finish_rep), not frame by frame.
         out["incomplete_lockout"] = (Evaluation(math.isfinite(hip), hip), False)

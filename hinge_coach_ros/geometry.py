@@ -37,6 +37,12 @@ class FrameAngles:
     """One frame's hinge metrics. Sagittal angles are signed, forward/flexion positive."""
 
     trunk_inclination_deg: float  # hip-to-shoulder line from vertical
+    # The same line on the side nearer the camera (``_near_side``): the lockout lean is judged
+    # on it against standing. At 45 deg the far shoulder and hip read 3-7 cm toward the
+    # camera (their depth window takes the near side's surface too), which took 3 of the
+    # rendered box lift's 7.8 deg of lean back; the near pair is seen, and its definition
+    # offset cancels against its own standing.
+    trunk_near_side_deg: float
     hip_flexion_deg: float  # trunk relative to thigh, 0 standing tall, negative = hip extension
     knee_flexion_deg: float  # thigh relative to shank, 0 straight
     shin_angle_deg: float  # shank from vertical, knees forward positive
@@ -269,6 +275,10 @@ def frame_angles(lm: np.ndarray, up: np.ndarray, facing: np.ndarray | None = Non
         math.isfinite(knee_flexion) and not _within(knee_flexion, KNEE_FLEXION_RANGE_DEG)
     ):
         return None
+    trunk_near_side = math.nan
+    near_shoulder, near_hip = _near_side(lm, "shoulder", "hip")
+    if near_shoulder is not None and near_hip is not None:
+        trunk_near_side = _signed_from_vertical(near_shoulder - near_hip, up, facing)
     head_neck = math.nan
     ear, neck_base = _near_side(lm, "ear", "shoulder")
     if ear is not None and neck_base is not None:
@@ -284,6 +294,7 @@ def frame_angles(lm: np.ndarray, up: np.ndarray, facing: np.ndarray | None = Non
             com_offset = 1000.0 * float((com - mid_foot) @ facing)
     return FrameAngles(
         trunk_inclination_deg=trunk_deg,
+        trunk_near_side_deg=trunk_near_side,
         hip_flexion_deg=hip_flexion,
         knee_flexion_deg=knee_flexion,
         shin_angle_deg=shin_deg,

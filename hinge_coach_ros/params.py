@@ -356,8 +356,8 @@ THRESHOLDS: tuple[Threshold, ...] = (
     Threshold(
         "banana_back_lean_deg",
         5.0,
-        "Banana back: trunk leaning back at lockout, against the person's standing posture, "
-        "by more than this.",
+        "Banana back: trunk (the near side's hip-to-shoulder line) leaning back at lockout, "
+        "against the person's standing posture, by more than this.",
         min=1.0,
         max=30.0,
         source="the article: no banana backs; lockout is hip extension, not lumbar extension",

@@ -403,6 +403,37 @@ def test_the_lockout_lean_is_measured_on_a_rep_only_at_its_lockout():
     assert all("banana_back" in r.not_measurable for r in reps)
 
 
+def test_the_lockout_lean_is_judged_on_the_near_side():
+    # At 45 deg the far shoulder's depth window takes the near side's surface too: through the
+    # lockout hold it reads 8 cm toward the camera. The midpoint of the two shoulders leaned
+    # back less and the banana back was missed; the near side's line is seen, as standing.
+    spec = AthleteSpec(
+        preset="box_lift",
+        reps=2,
+        faults={2: {"banana_back": 15.0}},
+        camera=CameraPlacement(view="oblique45"),
+        landmark_noise_m=0.0,
+    )
+    s = generate(spec)
+    clean = reps_of(run(s, {"exercise": "box_lift"})[1])
+    landmarks = s.landmarks.copy()
+    for i in np.flatnonzero(np.array(s.phase) == "lockout"):
+        left, right = INDEX["left_shoulder"], INDEX["right_shoulder"]
+        far = (
+            left
+            if np.linalg.norm(landmarks[i, left, :3]) > np.linalg.norm(landmarks[i, right, :3])
+            else right
+        )
+        ray = landmarks[i, far, :3] / np.linalg.norm(landmarks[i, far, :3])
+        landmarks[i, far, :3] -= 0.08 * ray
+    reps = reps_of(run(replace(s, landmarks=landmarks), {"exercise": "box_lift"})[1])
+    assert (
+        [r.faults for r in reps]
+        == [r.faults for r in clean]
+        == [{}, {"banana_back": pytest.approx(0.39, abs=0.02)}]
+    )
+
+
 # The dowel drill's limit allows for the pipe and hands on the back, which this perfect
 # profile has not: the drill is tested on rendered depth (test_dowel_depth.py).
 @pytest.mark.parametrize("preset", ["box_lift", "deadlift"])
