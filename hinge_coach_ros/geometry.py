@@ -38,10 +38,10 @@ class FrameAngles:
 
     trunk_inclination_deg: float  # hip-to-shoulder line from vertical
     # The same line on the side nearer the camera (``_near_side``): the lockout lean is judged
-    # on it against standing. At 45 deg the far shoulder and hip read 3-7 cm toward the
-    # camera (their depth window takes the near side's surface too), which took 3 of the
-    # rendered box lift's 7.8 deg of lean back; the near pair is seen, and its definition
-    # offset cancels against its own standing.
+    # on it against standing. At 45 deg the far shoulder reads 3-7 cm toward the camera (its
+    # depth window takes the near side's surface too): on the rendered box lift's banana rep
+    # (7.8 deg back from standing) the midpoints read 4.4-4.6 deg, the near side 6.2-6.3. The
+    # near pair is seen, and its definition offset cancels against its own standing.
     trunk_near_side_deg: float
     hip_flexion_deg: float  # trunk relative to thigh, 0 standing tall, negative = hip extension
     knee_flexion_deg: float  # thigh relative to shank, 0 straight
