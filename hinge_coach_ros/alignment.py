@@ -587,6 +587,7 @@ class HingeEngine:
         self._spine_bend_deg = math.nan  # this frame's, side-on with depth only
         self._lumbar_hollow_mm = math.nan  # likewise
         self._standing_since: float | None = None
+        self._parts_seen_since: dict[str, float | None] = {}  # per baseline: its parts seen on end since
         self._rep: dict | None = None
         self._finishing: dict | None = None  # a rep in its lockout hold
         self._dowel = DowelMeter()
@@ -700,6 +701,7 @@ class HingeEngine:
             for values in self._baseline.values():
                 values.clear()
             self._standing_since = None
+            self._parts_seen_since.clear()
             self._dowel.reset()
             for check in self.checks.values():
                 check.reset()
@@ -713,6 +715,9 @@ class HingeEngine:
         offset (the ear is not the head's axis) and a person's build cancel out.
         Taken in setup only: a faulty lockout must not become the reference.
         """
+        for key, parts in BASELINE_PARTS.items():
+            since = self._parts_seen_since.get(key)
+            self._parts_seen_since[key] = (since if since is not None else t) if parts <= a.seen else None
         if self.phase not in ("setup", "lockout"):
             self._standing_since = None
             return
@@ -727,8 +732,12 @@ class HingeEngine:
                 ):
                     # Side-on to a deadlift the plates hide the hips while the person
                     # stands: the back profile cut at a placed hip reads 20-27 deg bent, and
-                    # as the reference it made every hinge a rounded back.
-                    if math.isfinite(value) and BASELINE_PARTS[key] <= a.seen:
+                    # as the reference it made every hinge a rounded back. And BlazePose
+                    # "sees" a hidden hip now and then for a few frames: a head baseline
+                    # taken on such frames made 12 reps of the rendered session read 12-19
+                    # deg head up. The parts must have been seen for SETUP_BASELINE_S on end.
+                    seen_since = self._parts_seen_since[key]
+                    if math.isfinite(value) and seen_since is not None and t - seen_since >= SETUP_BASELINE_S:
                         self._baseline[key].append(value)
         else:
             self._standing_since = None

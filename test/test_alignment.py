@@ -384,6 +384,26 @@ def test_standing_references_are_taken_on_seen_hips_only():
         assert any(math.isfinite(r.dowel.lumbar_gap_m) for r in reports) is measured
 
 
+def test_a_standing_reference_needs_its_parts_seen_for_half_a_second_on_end():
+    # The hips hidden while the person stands (a plate), but "seen" for 8 frames of the first
+    # setup as BlazePose finds them beside it, with the ears read 5 cm forward there. Taken
+    # as the head's standing reference, those frames made every rep read as head up.
+    from hinge_coach_ros.geometry import frame_angles
+
+    s = generate(AthleteSpec(preset="deadlift", reps=4, seed=3, landmark_noise_m=0.0))
+    forward = frame_angles(s.landmarks[0], s.up_optical).facing
+    landmarks = s.landmarks.copy()
+    standing = s.hip_flexion_deg < 20.0
+    glimpse = np.arange(22, 30)  # 0.7-1.0 s: standing still, before the first descent
+    for side in ("left", "right"):
+        landmarks[standing, INDEX[f"{side}_hip"], 3] = 0.45
+        landmarks[glimpse, INDEX[f"{side}_hip"], 3] = 0.95
+        landmarks[glimpse, INDEX[f"{side}_ear"], :3] += 0.05 * forward
+    reps = reps_of(run(replace(s, landmarks=landmarks), {"exercise": "deadlift"})[1])
+    assert len(reps) == 4 and all(not r.faults for r in reps)
+    assert all("head_up" in r.not_measurable for r in reps)
+
+
 def test_the_lockout_lean_is_measured_on_a_rep_only_at_its_lockout():
     # The hips placed at the top of each pull (a plate in front of them), seen standing in
     # the setup: the lean is measurable on the way down but the banana back is judged only
