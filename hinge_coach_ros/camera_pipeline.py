@@ -45,6 +45,15 @@ _JOINT_DEPTH = np.array([JOINT_DEPTH_M.get(name.split("_", 1)[-1], 0.0) for name
 # Left/right landmark pairs, for telling a hidden far-side joint from a seen one.
 _PAIRS = np.array([(INDEX[f"left_{part}"], INDEX[f"right_{part}"]) for part in PAIRED_PARTS], dtype=int)
 OCCLUDED_FRACTION = 0.5  # a far-side joint measured less than this share of its depth behind the near one
+# A toe measured this much deeper or shallower than its own heel, beyond what BlazePose's model
+# puts between them, took another surface's depth: side-on the far foot stands right behind
+# the near one, and the near toe's window (the person mask holds both feet) took the far
+# foot's depth, 26-32 cm too deep standing side-on to the rendered deadlift. The facing
+# comes from heel to toe: that foot turned it 54-61 deg, and the engine read the person as
+# turning 43 times in that session. A foot is about 25 cm long, so its toe lies within that
+# of its heel's depth whatever the view; the model's depth between them is good to about 10 cm.
+TOE_FROM_HEEL_M = 0.2
+_FEET = np.array([(INDEX[f"{side}_heel"], INDEX[f"{side}_foot_index"]) for side in ("left", "right")])
 # Something nearer the camera than the body hides a joint (a barbell plate side-on to a
 # deadlift, 50-75 cm in front of the hips and knees; a table, a box): the joint's depth
 # sample is the object's. Measured this far in front of where BlazePose's metric model
@@ -130,7 +139,9 @@ def joint_centres(
     depth is not behind its near twin by at least OCCLUDED_FRACTION of what
     BlazePose's metric model puts between them, it is placed on its own pixel
     ray at the near twin's depth plus the model's depth difference, with
-    lowered confidence. A joint whose depth lies more than OCCLUDER_M in front of
+    lowered confidence. A toe whose depth is off its heel's by more than
+    TOE_FROM_HEEL_M beyond the model's difference is placed the same way, at the
+    heel's depth plus that difference. A joint whose depth lies more than OCCLUDER_M in front of
     its place in the model (an object between it and the camera) is put on its
     pixel's ray at the model's depth, with lowered confidence, and does not count
     as measured. A joint without depth takes the model's 3D position, translated
@@ -158,6 +169,14 @@ def joint_centres(
         z = out[near, 2] + behind_m
         out[far, :3] = points[far] * (z / points[far, 2])
         out[far, 3] = FALLBACK_CONFIDENCE * pose.visibility[far]
+    for heel, toe in _FEET:
+        if not (measured[heel] and measured[toe]):
+            continue
+        model_m = model_z[toe] - model_z[heel]
+        if abs(out[toe, 2] - out[heel, 2] - model_m) > TOE_FROM_HEEL_M:
+            z = out[heel, 2] + model_m
+            out[toe, :3] = points[toe] * (z / points[toe, 2])
+            out[toe, 3] = FALLBACK_CONFIDENCE * pose.visibility[toe]
     # An object in front of a joint: its depth lies far nearer than the model's place for it,
     # the model placed by the median of the measured joints (most of them are seen).
     expected_z = model_z + np.median(out[measured, 2] - model_z[measured])

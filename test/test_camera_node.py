@@ -229,6 +229,28 @@ def test_a_hidden_far_side_joint_is_placed_behind_its_near_twin():
     assert out[INDEX["left_wrist"], 3] == pytest.approx(0.45)
 
 
+def test_a_toe_that_took_the_far_foots_depth_is_placed_by_its_heel():
+    # Side-on the far foot stands right behind the near one: the near toe's window (the
+    # mask holds both feet) takes the far foot's depth, 0.3 m behind its heel.
+    pose = _pose()
+    surface = np.tile([0.1, 0.8, 2.9], (33, 1))
+    surface[pose.world_m[:, 2] > 0, 2] += 0.18  # the far side where the model puts it
+    heel, toe = INDEX["left_heel"], INDEX["left_foot_index"]
+    surface[toe] = [-0.15, 0.82, 3.2]
+    out, measured = joint_centres(surface, np.full(33, 9), pose)
+    # On its own pixel's ray, at its heel's depth plus the model's difference (none here).
+    assert out[toe, 2] == pytest.approx(out[heel, 2])
+    np.testing.assert_allclose(out[toe, :2] / out[toe, 2], surface[toe, :2] / surface[toe, 2])
+    assert out[toe, 3] == pytest.approx(0.45)  # placed, not seen
+    assert out[heel, 3] == pytest.approx(0.9)
+    # A toe within a foot's length of its heel's depth keeps its own (a foot turned out, a
+    # camera at 45 deg): 0.15 m is measured.
+    surface[toe, 2] = 2.9 + 0.15
+    out, _ = joint_centres(surface, np.full(33, 9), pose)
+    assert out[toe, 2] == pytest.approx(3.05 + JOINT_DEPTH_M["foot_index"], abs=0.01)
+    assert out[toe, 3] == pytest.approx(0.9)
+
+
 def test_a_joint_behind_an_object_takes_the_models_depth_not_the_objects():
     # Side-on to a deadlift: the near plate, 0.6 m nearer the camera than the body, covers
     # the near hip and knee (and the far ones behind them), so their depth is the plate's.
