@@ -159,24 +159,26 @@ def joint_centres(
     out[measured, :3] = centres[measured]
     out[measured, 3] = pose.visibility[measured]
     model_z = pose.world_m[:, 2]  # BlazePose: hip-centred, z away from the camera
+
+    def place_from(joint: int, reference: int) -> None:
+        """``joint`` on its own pixel's ray, at ``reference``'s depth plus the model's
+        difference between them, less trusted."""
+        z = out[reference, 2] + (model_z[joint] - model_z[reference])
+        out[joint, :3] = points[joint] * (z / points[joint, 2])
+        out[joint, 3] = FALLBACK_CONFIDENCE * pose.visibility[joint]
+
     for left, right in _PAIRS:
         if not (measured[left] and measured[right]):
             continue
         near, far = (left, right) if model_z[left] <= model_z[right] else (right, left)
-        behind_m = model_z[far] - model_z[near]
-        if out[far, 2] - out[near, 2] >= OCCLUDED_FRACTION * behind_m:
+        if out[far, 2] - out[near, 2] >= OCCLUDED_FRACTION * (model_z[far] - model_z[near]):
             continue  # seen where the model expects it (or the twins are side by side)
-        z = out[near, 2] + behind_m
-        out[far, :3] = points[far] * (z / points[far, 2])
-        out[far, 3] = FALLBACK_CONFIDENCE * pose.visibility[far]
+        place_from(far, near)
     for heel, toe in _FEET:
         if not (measured[heel] and measured[toe]):
             continue
-        model_m = model_z[toe] - model_z[heel]
-        if abs(out[toe, 2] - out[heel, 2] - model_m) > TOE_FROM_HEEL_M:
-            z = out[heel, 2] + model_m
-            out[toe, :3] = points[toe] * (z / points[toe, 2])
-            out[toe, 3] = FALLBACK_CONFIDENCE * pose.visibility[toe]
+        if abs(out[toe, 2] - out[heel, 2] - (model_z[toe] - model_z[heel])) > TOE_FROM_HEEL_M:
+            place_from(toe, heel)
     # An object in front of a joint: its depth lies far nearer than the model's place for it,
     # the model placed by the median of the measured joints (most of them are seen).
     expected_z = model_z + np.median(out[measured, 2] - model_z[measured])
