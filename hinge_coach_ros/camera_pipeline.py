@@ -12,6 +12,7 @@ same plane at the same scale.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -66,6 +67,28 @@ OCCLUDER_M = 0.25
 # takes 0.5 or less as placed, not seen (geometry.PLACED_MAX_CONFIDENCE), and does not
 # judge a check on it.
 FALLBACK_CONFIDENCE = 0.5
+# The near knee and ankle on the limbs' axes. BlazePose's knee sits 1-2 cm in front of the
+# knee's centre and its ankle a little off the shin (rendered athlete, side-on: the shin read
+# 2 deg forward on average, the knee flexion 3.5 deg off). A limb's silhouette in the depth
+# image is centred on its axis: across the near thigh and shin at LIMB_SECTIONS of their
+# length (clear of the hip's crease, the knee and the ankle), the middle of the pixels on the
+# person within LIMB_DEPTH_TOL_M of the section's centre depth (a round limb's rim lies
+# its radius, 5-8 cm, behind its front; the far leg, side-on, 15-20 cm) traces the axis. The
+# knee moves across onto the middle of both axes, the ankle onto the shin's, at their own
+# depth; only when both limbs are clean (else a knee moved on some frames only makes the
+# hip angle jump between frames). A section that ends at something nearer (an arm, a box),
+# whose width is off the others' by more than LIMB_WIDTH_TOL or whose middle lies more than
+# half a width off BlazePose's segment, or an axis turned more than LIMB_MAX_TURN_DEG from
+# BlazePose's segment (a box or plate in front of the thigh makes the silhouette its own), is
+# not used. The hip stays: on the thigh's axis it reads better, but the trunk then carries
+# BlazePose's shoulder alone (3 cm in front of the joint) and the hip angle reads worse at
+# 45 deg. A person's shank is not round (the calf): its middle lies behind the tibia at the
+# calf, which this does not model.
+LIMB_SECTIONS = np.linspace(0.3, 0.7, 9)
+LIMB_DEPTH_TOL_M = 0.10
+LIMB_WIDTH_TOL = 0.25
+LIMB_MAX_TURN_DEG = 8.0
+_WINDOW_5X5 = np.array([(du, dv) for dv in range(-2, 3) for du in range(-2, 3)])
 NOMINAL_DISTANCE_M = 3.0  # where an RGB-only skeleton is put in front of the camera
 BACK_STATIONS = 24  # dorsal-edge samples from hips to ear: about 2 cm apart on an adult
 # The back of the head: stations on a line through the ear along the trunk, from below the ear
@@ -125,7 +148,134 @@ def lift_pose(
     surface, count = lift_landmarks(
         depth_m, pose.pixels, k, depth_scale=1.0, window_radius_px=window_radius_px, mask=person
     )
-    return joint_centres(surface, count, pose, min_visibility)
+    landmarks, measured = joint_centres(surface, count, pose, min_visibility)
+    onto_limb_axes(landmarks, pose.pixels, pose.world_m, depth_m, person, k)
+    return landmarks, measured
+
+
+def limb_axis(
+    depth_m: np.ndarray,
+    person: np.ndarray,
+    start_px: np.ndarray,
+    end_px: np.ndarray,
+    surface_z_m: tuple[float, float],
+) -> tuple[np.ndarray, np.ndarray, float] | None:
+    """The image line (point, unit direction from start to end) along the middle of the limb
+    between two joints' pixels, from its silhouette across LIMB_SECTIONS, and the limb's width
+    (px); None when too few sections are clean (see ``LIMB_SECTIONS``). ``surface_z_m``: the
+    depth of the limb's near surface at the two joints; a section whose centre lies further
+    than LIMB_DEPTH_TOL_M off it sees something else (a plate in front of the shin)."""
+    h, w = depth_m.shape
+    along = np.asarray(end_px, dtype=float) - np.asarray(start_px, dtype=float)
+    length = float(np.linalg.norm(along))
+    if not np.isfinite(length) or length < 8.0:
+        return None
+    along /= length
+    across = np.array([-along[1], along[0]])
+    centres = start_px + LIMB_SECTIONS[:, None] * (length * along)  # (S, 2)
+    sections = np.arange(len(centres))
+    cu, cv = np.floor(centres + 0.5).astype(int).T
+    inside = (cu >= 2) & (cu < w - 2) & (cv >= 2) & (cv < h - 2)
+    cu, cv = np.clip(cu, 2, w - 3), np.clip(cv, 2, h - 3)
+    # Each section's reference: the median depth on the person in a 5x5 window at its centre
+    # (invalid pixels sort last as +inf; the median is taken over the valid ones).
+    window_z = depth_m[cv[:, None] + _WINDOW_5X5[:, 1], cu[:, None] + _WINDOW_5X5[:, 0]]
+    window_on = person[cv[:, None] + _WINDOW_5X5[:, 1], cu[:, None] + _WINDOW_5X5[:, 0]] > 0
+    valid = window_on & (window_z > 0) & np.isfinite(window_z)
+    ordered = np.sort(np.where(valid, window_z, np.inf), axis=1)
+    count = valid.sum(axis=1)
+    low, high = np.maximum(count - 1, 0) // 2, count // 2
+    reference = np.where(count > 0, 0.5 * (ordered[sections, low] + ordered[sections, high]), np.nan)
+    expected = surface_z_m[0] + LIMB_SECTIONS * (surface_z_m[1] - surface_z_m[0])
+    with np.errstate(invalid="ignore"):
+        usable = inside & (np.abs(reference - expected) <= LIMB_DEPTH_TOL_M) & (person[cv, cu] > 0)
+    # Both scans at once: (S, 2 sides, L steps) pixels across the limb from each centre.
+    steps = np.arange(1, int(length) + 1, dtype=float)
+    offsets = np.stack([-steps, steps])  # (2, L)
+    q = centres[:, None, None, :] + offsets[None, :, :, None] * across  # (S, 2, L, 2)
+    u, v = np.floor(q[..., 0] + 0.5).astype(int), np.floor(q[..., 1] + 0.5).astype(int)
+    in_image = (u >= 0) & (u < w) & (v >= 0) & (v < h)
+    u, v = np.clip(u, 0, w - 1), np.clip(v, 0, h - 1)
+    z, on_person = depth_m[v, u], person[v, u] > 0
+    has_depth = (z > 0) & np.isfinite(z)
+    with np.errstate(invalid="ignore"):
+        limb = has_depth & (np.abs(z - reference[:, None, None]) <= LIMB_DEPTH_TOL_M)
+        # The scan stops off the person or on a depth off the limb's; holes (no depth) on the
+        # person are passed over, and the edge is the last pixel with the limb's depth.
+        stop = ~in_image | ~on_person | (has_depth & ~limb)
+        first_stop = np.argmax(stop, axis=2)  # (S, 2)
+        rows, sides = sections[:, None], np.arange(2)[None, :]
+        edge_found = stop[rows, sides, first_stop]  # the scan left the limb within the segment's length
+        index = np.arange(len(steps))
+        last_limb = np.where(limb & (index < first_stop[..., None]), index, -1).max(axis=2)
+        # An edge against something nearer (an arm, a box) is that object's, not the limb's.
+        z_stop = z[rows, sides, first_stop]
+        occluded = in_image[rows, sides, first_stop] & on_person[rows, sides, first_stop]
+        occluded &= has_depth[rows, sides, first_stop] & (z_stop < reference[:, None] - LIMB_DEPTH_TOL_M)
+    usable &= (edge_found & ~occluded).all(axis=1)
+    ends = (last_limb + 1.5) * np.array([-1.0, 1.0])
+    if usable.sum() < 5:
+        return None
+    width = ends[:, 1] - ends[:, 0]
+    middle = centres + (0.5 * (ends[:, 0] + ends[:, 1]))[:, None] * across
+    median_width = float(np.median(width[usable]))
+    usable &= np.abs(width - median_width) <= LIMB_WIDTH_TOL * median_width
+    usable &= np.abs(ends[:, 0] + ends[:, 1]) <= median_width  # middle within half a width
+    if usable.sum() < 5:
+        return None
+    points = middle[usable]
+    point = points.mean(axis=0)
+    direction = np.linalg.svd(points - point)[2][0]
+    if direction @ along < 0:
+        direction = -direction
+    if math.degrees(math.acos(min(1.0, float(direction @ along)))) > LIMB_MAX_TURN_DEG:
+        return None
+    return point, direction, median_width
+
+
+def onto_limb_axes(
+    landmarks: np.ndarray,
+    pixels: np.ndarray,
+    model_m: np.ndarray,
+    depth_m: np.ndarray,
+    person: np.ndarray | None,
+    k: tuple[float, float, float, float],
+) -> None:
+    """Move the near side's seen knee and ankle (in place) onto the thigh's and shin's
+    silhouette axes (``limb_axis``), across the limb at their own depth; the knee onto the
+    middle of its projections onto both. The near side is the one BlazePose's model puts
+    nearer the camera, as in ``joint_centres``; placed joints are left alone."""
+    if person is None:
+        return
+    side = "left" if model_m[INDEX["left_hip"], 2] <= model_m[INDEX["right_hip"], 2] else "right"
+    hip, knee, ankle = (INDEX[f"{side}_{joint}"] for joint in ("hip", "knee", "ankle"))
+    if not (landmarks[[hip, knee, ankle], 3] > FALLBACK_CONFIDENCE).all():
+        return
+    surface_z = landmarks[[hip, knee, ankle], 2] - _JOINT_DEPTH[[hip, knee, ankle]]
+    thigh = limb_axis(depth_m, person, pixels[hip], pixels[knee], (surface_z[0], surface_z[1]))
+    shin = limb_axis(depth_m, person, pixels[knee], pixels[ankle], (surface_z[1], surface_z[2]))
+    if thigh is None or shin is None:
+        # Both or neither: side-on to a deadlift the plate hides the knee on some frames and
+        # not others, and a knee moved on some frames only made the hip angle jump between
+        # them (the descent timed 0.1-0.3 s on 4 clean reps, fast_descent raised).
+        return
+
+    def onto(p: np.ndarray, line: tuple[np.ndarray, np.ndarray, float]) -> np.ndarray | None:
+        """``p`` across onto the line; None when that is more than half the limb's width."""
+        point, direction, width = line
+        q = point + ((p - point) @ direction) * direction
+        return q if np.linalg.norm(q - p) <= 0.5 * width else None
+
+    moved = {}
+    knee_px = [q for line in (thigh, shin) if (q := onto(pixels[knee], line)) is not None]
+    if knee_px:
+        moved[knee] = np.mean(knee_px, axis=0)
+    if (q := onto(pixels[ankle], shin)) is not None:
+        moved[ankle] = q
+    fx, fy, cx, cy = k
+    for joint, (u, v) in moved.items():
+        z = landmarks[joint, 2]
+        landmarks[joint, :3] = ((u - cx) / fx * z, (v - cy) / fy * z, z)
 
 
 def joint_centres(

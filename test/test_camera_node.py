@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from hinge_coach_ros.athlete import AthleteSpec
-from hinge_coach_ros.camera_pipeline import JOINT_DEPTH_M, CameraPipeline, joint_centres
+from hinge_coach_ros.camera_pipeline import JOINT_DEPTH_M, CameraPipeline, joint_centres, onto_limb_axes
 from hinge_coach_ros.geometry import seen_parts
 from hinge_coach_ros.graph import GraphArgs
 from hinge_coach_ros.landmarks import INDEX, PAIRED_PARTS
@@ -275,3 +275,124 @@ def test_a_joint_behind_an_object_takes_the_models_depth_not_the_objects():
     # so the checks that read them are not measured on this frame.
     assert seen_parts(out) == set(PAIRED_PARTS) - {"hip", "knee"}
     assert out[seen, 2] == pytest.approx(3.0 + JOINT_DEPTH_M["shoulder"], abs=0.01)
+
+
+K_PX = (615.0, 615.0, 320.0, 240.0)
+HIP, KNEE, ANKLE = np.array([300.0, 150.0]), np.array([330.0, 262.0]), np.array([318.0, 372.0])
+
+
+def _leg_pixels(knee_ahead_px=8.0, ankle_ahead_px=0.0):
+    """BlazePose's pixels of the near leg, its knee and ankle ahead of their centres."""
+    pixels = np.zeros((33, 2))
+    pixels[INDEX["left_hip"]] = HIP
+    pixels[INDEX["left_knee"]] = KNEE + [knee_ahead_px, 0.0]
+    pixels[INDEX["left_ankle"]] = ANKLE + [ankle_ahead_px, 0.0]
+    return pixels
+
+
+def _off_line(start, end, p):
+    """Pixels from ``p`` to the line through start and end."""
+    d = (end - start) / np.linalg.norm(end - start)
+    return abs(d[0] * (p[1] - start[1]) - d[1] * (p[0] - start[0]))
+
+
+def _capsule(shape, a, b, radius_px):
+    """Per pixel: the distance (px) from the segment a-b, and whether it is within radius."""
+    v, u = np.mgrid[0 : shape[0], 0 : shape[1]].astype(float)
+    p = np.stack([u, v], -1) - a
+    ab = np.asarray(b, float) - a
+    t = np.clip((p @ ab) / (ab @ ab), 0.0, 1.0)
+    d = np.linalg.norm(p - t[..., None] * ab, axis=-1)
+    return d, d <= radius_px
+
+
+def _leg_scene(hip, knee, ankle, near_z=2.5, far_shift_px=7.0):
+    """A side-on leg as the depth camera sees it: round thigh and shin (nearer toward their
+    middle), the far leg 0.2 m behind and a few pixels off, the wall at 5 m."""
+    shape = (480, 640)
+    depth = np.full(shape, 5.0, np.float32)
+    person = np.zeros(shape, np.uint8)
+    shift = np.array([far_shift_px, 0.0])
+    for offset, z0 in ((shift, near_z + 0.2), (np.zeros(2), near_z)):  # far first, near on top
+        for a, b, r in ((hip, knee, 18.0), (knee, ankle, 13.0)):
+            d, inside = _capsule(shape, np.asarray(a, float) + offset, np.asarray(b, float) + offset, r)
+            radius_m = r * z0 / K_PX[0]
+            rim = z0 + radius_m * (1.0 - np.sqrt(np.clip(1.0 - (d / r) ** 2, 0.0, 1.0)))
+            nearer = inside & (rim < depth)
+            depth[nearer] = rim[nearer]
+            person[inside] = 1
+    return depth, person
+
+
+def _leg_landmarks(pixels, near_z=2.5):
+    landmarks = np.full((33, 4), np.nan)
+    landmarks[:, 3] = 0.9
+    for name in ("left_hip", "left_knee", "left_ankle"):
+        k = INDEX[name]
+        z = near_z + JOINT_DEPTH_M[name.split("_")[1]]
+        landmarks[k, :3] = ((pixels[k, 0] - K_PX[2]) / K_PX[0] * z, (pixels[k, 1] - K_PX[3]) / K_PX[1] * z, z)
+    return landmarks
+
+
+def _pixel(point):
+    return np.array([K_PX[0] * point[0] / point[2] + K_PX[2], K_PX[1] * point[1] / point[2] + K_PX[3]])
+
+
+@pytest.mark.parametrize("holes", [0.0, 0.05])
+def test_the_near_knee_and_ankle_are_moved_onto_the_limbs_axes(holes):
+    depth, person = _leg_scene(HIP, KNEE, ANKLE)
+    # A real camera's depth has holes on the person too: they are passed over.
+    depth[np.random.default_rng(3).random(depth.shape) < holes] = 0.0
+    # BlazePose's knee 8 px in front of the knee's centre (about 3 cm here), its ankle 5 px.
+    pixels = _leg_pixels(8.0, 5.0)
+    model = _pose().world_m  # the left side nearer the camera
+    landmarks = _leg_landmarks(pixels)
+    before = landmarks.copy()
+    onto_limb_axes(landmarks, pixels, model, depth, person, K_PX)
+    knee_px, ankle_px = _pixel(landmarks[INDEX["left_knee"]]), _pixel(landmarks[INDEX["left_ankle"]])
+    # Across each limb onto its axis, within a pixel; along it, where BlazePose put it.
+    assert _off_line(HIP, KNEE, knee_px) < 1.0 and _off_line(KNEE, ANKLE, ankle_px) < 1.0
+    assert np.linalg.norm(knee_px - KNEE) < 4.0 and np.linalg.norm(ankle_px - ANKLE) < 3.0
+    # At their own depth; the hip and everything else untouched.
+    for name in ("left_knee", "left_ankle"):
+        assert landmarks[INDEX[name], 2] == before[INDEX[name], 2]
+    untouched = [k for k in range(33) if k not in (INDEX["left_knee"], INDEX["left_ankle"])]
+    np.testing.assert_array_equal(landmarks[untouched], before[untouched])
+
+
+def test_a_knee_is_left_where_blazepose_put_it_unless_both_limbs_are_clean():
+    pixels, model = _leg_pixels(), _pose().world_m
+    # A plate (0.6 m nearer) in front of the shin: the shin's silhouette is the plate's, and
+    # a knee moved on the thigh's axis alone would jump between frames where it is and is not.
+    depth, person = _leg_scene(HIP, KNEE, ANKLE)
+    v, u = np.mgrid[0 : depth.shape[0], 0 : depth.shape[1]]
+    plate = (u - 300) ** 2 + (v - 320) ** 2 <= 45**2
+    depth[plate], person[plate] = 1.9, 1
+    landmarks = _leg_landmarks(pixels)
+    before = landmarks.copy()
+    onto_limb_axes(landmarks, pixels, model, depth, person, K_PX)
+    np.testing.assert_array_equal(landmarks, before)
+    # A knee placed by the model (not seen) is not moved either, on a clean leg.
+    depth, person = _leg_scene(HIP, KNEE, ANKLE)
+    landmarks[INDEX["left_knee"], 3] = 0.45
+    before = landmarks.copy()
+    onto_limb_axes(landmarks, pixels, model, depth, person, K_PX)
+    np.testing.assert_array_equal(landmarks, before)
+    # Without a person mask (no segmentation) nothing is moved.
+    landmarks[INDEX["left_knee"], 3] = 0.9
+    before = landmarks.copy()
+    onto_limb_axes(landmarks, pixels, model, depth, None, K_PX)
+    np.testing.assert_array_equal(landmarks, before)
+
+
+def test_a_limb_section_that_ends_at_an_arm_in_front_is_not_used():
+    # The near arm hangs in front of the thigh (0.3 m nearer) and covers its front edge over
+    # a third of its length: there the silhouette ends at the arm, not at the thigh's rim; the
+    # other sections still place the knee.
+    depth, person = _leg_scene(HIP, KNEE, ANKLE)
+    _, arm = _capsule(depth.shape, np.array([332.0, 215.0]), np.array([333.0, 228.0]), 5.0)
+    depth[arm], person[arm] = 2.2, 1
+    pixels = _leg_pixels()
+    landmarks = _leg_landmarks(pixels)
+    onto_limb_axes(landmarks, pixels, _pose().world_m, depth, person, K_PX)
+    assert _off_line(HIP, KNEE, _pixel(landmarks[INDEX["left_knee"]])) < 1.0

@@ -583,7 +583,7 @@ def test_bench_frame_depth_work_gives_floor_and_back_profile():
     frame = bench.synthetic_rgbd_frame()
     for impl in IMPLS:
         cloud = np.empty((60, 80, 3), np.float32)
-        (points, count), floor, profile = bench.depth_work(impl, frame, cloud)
+        (points, count), floor, profile, (thigh, shin) = bench.depth_work(impl, frame, cloud)
         assert (count > 10).sum() >= 30  # nearly every landmark lands on the figure's depth
         normal, offset, inliers, ok, _ = floor
         assert ok and abs(offset - 1.2) < 0.02  # the camera is 1.2 m above the floor
@@ -591,6 +591,12 @@ def test_bench_frame_depth_work_gives_floor_and_back_profile():
         edge_uv, depth_m, back_points, valid, _ = profile
         assert valid.sum() >= 20
         np.testing.assert_allclose(depth_m[valid], 2.5, atol=0.02)  # the figure's rim depth
+        # The thigh and shin axes along the drawn bones, as wide as they are drawn (40 and 30
+        # px), through the depth's 5% holes. (Their accuracy: test_camera_node's leg scenes.)
+        for (start, end), axis, width in zip(frame["limbs"], (thigh, shin), (40.0, 30.0)):
+            bone = (end - start) / np.linalg.norm(end - start)
+            assert math.degrees(math.acos(min(1.0, axis[1] @ bone))) < 2.0
+            assert abs(axis[2] - width) < 2.0
 
 
 def test_bench_quick_runs_and_prints_ratios(capsys):

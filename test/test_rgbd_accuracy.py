@@ -20,22 +20,22 @@ def results():
 
 
 # mode -> angle -> bound (deg; COM offset in mm). Measured on this session (trunk, hip,
-# knee, head-neck, COM): offline 1.19 / 3.36 / 3.54 / 2.13 / 12.1, lag 22 ms;
-# live 1.59 / 3.82 / 3.62 / 2.09 / 12.3, lag 44 ms (one cut-off for the skeleton). The
-# knee read 2.78 / 2.96 while the near toe took the far foot's depth: the facing was 5 deg
-# off (now 1.5) and hid part of BlazePose's own knee bias (camera_pipeline.TOE_FROM_HEEL_M).
+# knee, head-neck, COM): offline 1.19 / 3.27 / 2.06 / 2.13 / 11.9, lag 22 ms;
+# live 1.59 / 3.74 / 2.27 / 2.09 / 12.2, lag 44 ms (one cut-off for the skeleton). The
+# knee read 3.54 / 3.62 with BlazePose's own knee and ankle, 1-2 cm in front of the
+# joints; they are now moved onto the limbs' axes (camera_pipeline.onto_limb_axes).
 BOUNDS = {
     "offline": {
         "trunk_inclination_deg": 1.8,
         "hip_flexion_deg": 3.5,
-        "knee_flexion_deg": 4.0,
+        "knee_flexion_deg": 2.6,
         "head_neck_deg": 4.0,
         "com_offset_mm": 20.0,
     },
     "live": {
         "trunk_inclination_deg": 2.2,
         "hip_flexion_deg": 4.2,
-        "knee_flexion_deg": 4.2,
+        "knee_flexion_deg": 2.8,
         "head_neck_deg": 4.5,
         "com_offset_mm": 20.0,
     },
