@@ -15,7 +15,7 @@ from collections.abc import Callable
 import numpy as np
 
 from . import kernels, kernels_ref
-from .camera_pipeline import limb_axis
+from .camera_pipeline import LIMB_DEPTH_TOL_M, LIMB_SECTIONS
 
 WIDTH, HEIGHT = 640, 480
 INTRINSICS = (615.0, 615.0, 320.0, 240.0)  # a RealSense D435 colour stream at 640x480
@@ -25,7 +25,6 @@ FLOOR_ITERATIONS = 100
 PROFILE_STATIONS = 24 + 12  # as the camera pipeline scans: hips to ear, and across the head
 LIFT_RADIUS_PX = 4  # the camera node's default lift_window_px
 LIMBS = (("hip", "knee"), ("knee", "ankle"))  # the near thigh and shin (camera_pipeline.limb_axis)
-LIMB_SURFACE_Z_M = (2.45, 2.45)  # the figure's near surface (a rounded solid 2.5 m away)
 
 
 def _median_time(fn: Callable[[], object], repeats: int) -> float:
@@ -113,12 +112,16 @@ def synthetic_rgbd_frame(seed: int = 0) -> dict:
     bones = [np.array(_FIGURE[a]) + t * (np.array(_FIGURE[b]) - np.array(_FIGURE[a])) for a, b, _ in _BONES]
     landmarks = np.concatenate(bones)[:33].astype(float) + rng.normal(0, 1.0, (33, 2))
     axis = np.array([_FIGURE["hip"], _FIGURE["shoulder"], _FIGURE["ear"]], dtype=float)
-    # The camera pipeline's depth is in metres (float), as the frame sources give it.
-    depth_m = (depth * DEPTH_SCALE).astype(np.float32)
-    limbs = [(np.array(_FIGURE[a], float), np.array(_FIGURE[b], float)) for a, b in LIMBS]
+    # The near thigh's and shin's sections, as camera_pipeline.limb_axis lays them out.
+    limbs = []
+    for a, b in LIMBS:
+        start, end = np.array(_FIGURE[a], float), np.array(_FIGURE[b], float)
+        length = float(np.linalg.norm(end - start))
+        along = (end - start) / length
+        centres = start + LIMB_SECTIONS[:, None] * (end - start)
+        limbs.append((centres, np.array([-along[1], along[0]]), int(length)))
     return {
         "depth": depth,
-        "depth_m": depth_m,
         "rgb": rgb,
         "mask": person,
         "landmarks": landmarks,
@@ -129,7 +132,7 @@ def synthetic_rgbd_frame(seed: int = 0) -> dict:
 
 def depth_work(impl, frame: dict, cloud_out: np.ndarray) -> tuple:
     """All depth work of one frame: lift 33 landmarks, floor fit on a subsampled cloud,
-    back profile, the limb axes that place the knee and ankle."""
+    back profile, the thigh's and shin's sections that place the knee and ankle."""
     depth = frame["depth"]
     lifted = impl.lift_landmarks(
         depth, frame["landmarks"], INTRINSICS, DEPTH_SCALE, LIFT_RADIUS_PX, mask=frame["mask"]
@@ -141,9 +144,11 @@ def depth_work(impl, frame: dict, cloud_out: np.ndarray) -> tuple:
     profile = impl.back_profile(
         depth, INTRINSICS, frame["axis"], 1.0, DEPTH_SCALE, PROFILE_STATIONS, mask=frame["mask"]
     )
-    # The near thigh's and shin's axes (numpy in both columns: a few hundred pixels).
-    axes = [limb_axis(frame["depth_m"], frame["mask"], a, b, LIMB_SURFACE_Z_M) for a, b in frame["limbs"]]
-    return lifted, floor, profile, axes
+    sections = [
+        impl.limb_sections(depth, frame["mask"], centres, across, steps, LIMB_DEPTH_TOL_M, DEPTH_SCALE)
+        for centres, across, steps in frame["limbs"]
+    ]
+    return lifted, floor, profile, sections
 
 
 def _blazepose_seconds(rgb: np.ndarray, repeats: int) -> tuple[float | None, str]:
@@ -200,6 +205,14 @@ def run_benchmarks(repeats: int = 200, quick: bool = False) -> list[tuple[str, f
             lambda k: k.back_profile(
                 depth, INTRINSICS, frame["axis"], 1.0, DEPTH_SCALE, PROFILE_STATIONS, mask=frame["mask"]
             ),
+            repeats,
+        ),
+        (
+            f"limb_sections 2 x {len(LIMB_SECTIONS)} sections",
+            lambda k: [
+                k.limb_sections(depth, frame["mask"], c, a, n, LIMB_DEPTH_TOL_M, DEPTH_SCALE)
+                for c, a, n in frame["limbs"]
+            ],
             repeats,
         ),
     ]

@@ -20,7 +20,7 @@ import numpy as np
 
 from .dowel import BackProfile, station_fractions
 from .filters import OneEuroFilter
-from .kernels import back_profile, deproject_depth, fit_plane_ransac, lift_landmarks
+from .kernels import back_profile, deproject_depth, fit_plane_ransac, lift_landmarks, limb_sections
 from .landmarks import INDEX, LANDMARK_NAMES, PAIRED_PARTS
 from .monocular import SagittalLift
 from .pose import PoseEstimator, PoseResult
@@ -88,7 +88,6 @@ LIMB_SECTIONS = np.linspace(0.3, 0.7, 9)
 LIMB_DEPTH_TOL_M = 0.10
 LIMB_WIDTH_TOL = 0.25
 LIMB_MAX_TURN_DEG = 8.0
-_WINDOW_5X5 = np.array([(du, dv) for dv in range(-2, 3) for du in range(-2, 3)])
 NOMINAL_DISTANCE_M = 3.0  # where an RGB-only skeleton is put in front of the camera
 BACK_STATIONS = 24  # dorsal-edge samples from hips to ear: about 2 cm apart on an adult
 # The back of the head: stations on a line through the ear along the trunk, from below the ear
@@ -165,7 +164,6 @@ def limb_axis(
     (px); None when too few sections are clean (see ``LIMB_SECTIONS``). ``surface_z_m``: the
     depth of the limb's near surface at the two joints; a section whose centre lies further
     than LIMB_DEPTH_TOL_M off it sees something else (a plate in front of the shin)."""
-    h, w = depth_m.shape
     along = np.asarray(end_px, dtype=float) - np.asarray(start_px, dtype=float)
     length = float(np.linalg.norm(along))
     if not np.isfinite(length) or length < 8.0:
@@ -173,47 +171,12 @@ def limb_axis(
     along /= length
     across = np.array([-along[1], along[0]])
     centres = start_px + LIMB_SECTIONS[:, None] * (length * along)  # (S, 2)
-    sections = np.arange(len(centres))
-    cu, cv = np.floor(centres + 0.5).astype(int).T
-    inside = (cu >= 2) & (cu < w - 2) & (cv >= 2) & (cv < h - 2)
-    cu, cv = np.clip(cu, 2, w - 3), np.clip(cv, 2, h - 3)
-    # Each section's reference: the median depth on the person in a 5x5 window at its centre
-    # (invalid pixels sort last as +inf; the median is taken over the valid ones).
-    window_z = depth_m[cv[:, None] + _WINDOW_5X5[:, 1], cu[:, None] + _WINDOW_5X5[:, 0]]
-    window_on = person[cv[:, None] + _WINDOW_5X5[:, 1], cu[:, None] + _WINDOW_5X5[:, 0]] > 0
-    valid = window_on & (window_z > 0) & np.isfinite(window_z)
-    ordered = np.sort(np.where(valid, window_z, np.inf), axis=1)
-    count = valid.sum(axis=1)
-    low, high = np.maximum(count - 1, 0) // 2, count // 2
-    reference = np.where(count > 0, 0.5 * (ordered[sections, low] + ordered[sections, high]), np.nan)
+    reference, ends, clean = limb_sections(
+        depth_m, person, centres, across, int(length), LIMB_DEPTH_TOL_M, depth_scale=1.0
+    )
     expected = surface_z_m[0] + LIMB_SECTIONS * (surface_z_m[1] - surface_z_m[0])
     with np.errstate(invalid="ignore"):
-        usable = inside & (np.abs(reference - expected) <= LIMB_DEPTH_TOL_M) & (person[cv, cu] > 0)
-    # Both scans at once: (S, 2 sides, L steps) pixels across the limb from each centre.
-    steps = np.arange(1, int(length) + 1, dtype=float)
-    offsets = np.stack([-steps, steps])  # (2, L)
-    q = centres[:, None, None, :] + offsets[None, :, :, None] * across  # (S, 2, L, 2)
-    u, v = np.floor(q[..., 0] + 0.5).astype(int), np.floor(q[..., 1] + 0.5).astype(int)
-    in_image = (u >= 0) & (u < w) & (v >= 0) & (v < h)
-    u, v = np.clip(u, 0, w - 1), np.clip(v, 0, h - 1)
-    z, on_person = depth_m[v, u], person[v, u] > 0
-    has_depth = (z > 0) & np.isfinite(z)
-    with np.errstate(invalid="ignore"):
-        limb = has_depth & (np.abs(z - reference[:, None, None]) <= LIMB_DEPTH_TOL_M)
-        # The scan stops off the person or on a depth off the limb's; holes (no depth) on the
-        # person are passed over, and the edge is the last pixel with the limb's depth.
-        stop = ~in_image | ~on_person | (has_depth & ~limb)
-        first_stop = np.argmax(stop, axis=2)  # (S, 2)
-        rows, sides = sections[:, None], np.arange(2)[None, :]
-        edge_found = stop[rows, sides, first_stop]  # the scan left the limb within the segment's length
-        index = np.arange(len(steps))
-        last_limb = np.where(limb & (index < first_stop[..., None]), index, -1).max(axis=2)
-        # An edge against something nearer (an arm, a box) is that object's, not the limb's.
-        z_stop = z[rows, sides, first_stop]
-        occluded = in_image[rows, sides, first_stop] & on_person[rows, sides, first_stop]
-        occluded &= has_depth[rows, sides, first_stop] & (z_stop < reference[:, None] - LIMB_DEPTH_TOL_M)
-    usable &= (edge_found & ~occluded).all(axis=1)
-    ends = (last_limb + 1.5) * np.array([-1.0, 1.0])
+        usable = clean & (np.abs(reference - expected) <= LIMB_DEPTH_TOL_M)
     if usable.sum() < 5:
         return None
     width = ends[:, 1] - ends[:, 0]

@@ -5,6 +5,8 @@
 - ``fit_plane_ransac``: the floor plane, RANSAC with a seeded splitmix64 and a
   least-squares refinement.
 - ``back_profile``: the dorsal edge (back-surface profile) for the virtual dowel.
+- ``limb_sections``: where a limb's silhouette ends across it (the knee and ankle onto
+  the thigh's and shin's axes).
 - ``robust_line_fit``: Huber IRLS total-least-squares line (a general line fit; the virtual
   dowel is the support line of the back profile, ``dowel.support_line``).
 
@@ -20,6 +22,7 @@ try:
         deproject_depth,
         fit_plane_ransac,
         lift_landmarks,
+        limb_sections,
         robust_line_fit,
     )
 except ImportError as exc:  # pragma: no cover - exercised only on a broken install
@@ -28,4 +31,11 @@ except ImportError as exc:  # pragma: no cover - exercised only on a broken inst
         "with 'pip install .' or 'colcon build' so setup.py compiles src/kernels.cpp"
     ) from exc
 
-__all__ = ["back_profile", "deproject_depth", "fit_plane_ransac", "lift_landmarks", "robust_line_fit"]
+__all__ = [
+    "back_profile",
+    "deproject_depth",
+    "fit_plane_ransac",
+    "lift_landmarks",
+    "limb_sections",
+    "robust_line_fit",
+]

@@ -858,6 +858,92 @@ py::tuple back_profile(const py::object& depth_obj, const py::object& intrinsics
   return py::make_tuple(edge_uv_out, depth_out, points_out, valid_out, station_uv_out);
 }
 
+
+// Limb sections: from each section centre, walk across the limb both ways and
+// find where its silhouette ends (see the binding's docstring).
+py::tuple limb_sections(const py::object& depth_obj, const py::object& mask_obj,
+                        py::array_t<double, py::array::c_style | py::array::forcecast> centres_uv,
+                        std::array<double, 2> across, int max_steps, double tolerance_m,
+                        const py::object& depth_scale) {
+  const DepthImage img = parse_depth(depth_obj, depth_scale);
+  if (mask_obj.is_none()) throw std::invalid_argument("mask (the person) is required");
+  py::array mask_holder;
+  const uint8_t* mask = parse_mask(mask_obj, img, mask_holder, "mask");
+  if (centres_uv.ndim() != 2 || centres_uv.shape(1) != 2)
+    throw std::invalid_argument("centres_uv must be an (S, 2) array of pixel positions");
+  if (max_steps < 1 || max_steps > 10000) throw std::invalid_argument("max_steps must be in [1, 10000]");
+  if (!(std::isfinite(tolerance_m) && tolerance_m > 0))
+    throw std::invalid_argument("tolerance_m must be a positive number of metres");
+  if (!(std::isfinite(across[0]) && std::isfinite(across[1])))
+    throw std::invalid_argument("across must be a finite 2-vector");
+
+  const ssize_t n = centres_uv.shape(0);
+  py::array_t<double> reference_out(n), ends_out({n, ssize_t(2)});
+  py::array_t<bool> clean_out(n);
+  auto reference = reference_out.mutable_unchecked<1>();
+  auto ends = ends_out.mutable_unchecked<2>();
+  auto clean = clean_out.mutable_unchecked<1>();
+  auto centres = centres_uv.unchecked<2>();
+  const ssize_t w = img.width, h = img.height;
+  auto has_depth = [](double z) { return std::isfinite(z) && z > 0; };
+  double window[25];
+  for (ssize_t k = 0; k < n; ++k) {
+    const double cu_d = std::floor(centres(k, 0) + 0.5), cv_d = std::floor(centres(k, 1) + 0.5);
+    reference(k) = kNaN;
+    ends(k, 0) = -0.5;
+    ends(k, 1) = 0.5;
+    clean(k) = false;
+    // The centre needs its 5x5 window inside the image.
+    const bool inside = std::isfinite(cu_d) && std::isfinite(cv_d) && cu_d >= 2 &&
+                        cu_d <= double(w - 3) && cv_d >= 2 && cv_d <= double(h - 3);
+    if (!inside) continue;
+    const ssize_t cu = ssize_t(cu_d), cv = ssize_t(cv_d);
+    size_t count = 0;
+    for (ssize_t dv = -2; dv <= 2; ++dv)
+      for (ssize_t du = -2; du <= 2; ++du) {
+        const ssize_t i = (cv + dv) * w + (cu + du);
+        const double z = img.metres(cv + dv, cu + du);
+        if (mask[i] > 0 && has_depth(z)) window[count++] = z;
+      }
+    if (count == 0) continue;
+    const double ref = median_inplace(window, count);
+    reference(k) = ref;
+    bool ok = mask[cv * w + cu] > 0;
+    for (int side = 0; side < 2; ++side) {
+      const double sign = side == 0 ? -1.0 : 1.0;
+      ssize_t last_limb = -1;
+      bool stopped = false, occluded = false;
+      for (ssize_t i = 0; i < max_steps; ++i) {
+        const double t = sign * double(i + 1);
+        const double pu = std::floor(centres(k, 0) + t * across[0] + 0.5);
+        const double pv = std::floor(centres(k, 1) + t * across[1] + 0.5);
+        if (!(pu >= 0 && pu <= double(w - 1) && pv >= 0 && pv <= double(h - 1))) {
+          stopped = true;  // off the image
+          break;
+        }
+        const ssize_t col = ssize_t(pu), row = ssize_t(pv);
+        if (mask[row * w + col] == 0) {
+          stopped = true;  // off the person
+          break;
+        }
+        const double z = img.metres(row, col);
+        if (!has_depth(z)) continue;  // a hole on the person: passed over
+        if (std::fabs(z - ref) <= tolerance_m) {
+          last_limb = i;
+          continue;
+        }
+        stopped = true;  // a depth off the limb's: behind it, or in front (an occluder)
+        occluded = z < ref - tolerance_m;
+        break;
+      }
+      ends(k, side) = sign * (double(last_limb) + 1.5);
+      ok = ok && stopped && !occluded;
+    }
+    clean(k) = ok;
+  }
+  return py::make_tuple(reference_out, ends_out, clean_out);
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_kernels, m) {
@@ -946,4 +1032,26 @@ image or runs max_scan_px steps without reaching the background, or finds no dep
 Returns (edge_uv (K, 2) pixel, depth_m (K,), points (K, 3) metres in the camera
 optical frame, valid (K,) bool, station_uv (K, 2)); invalid stations are NaN. A NaN
 axis point or hip == shoulder makes every station invalid (station_uv NaN).)doc");
+
+  m.def("limb_sections", &limb_sections, py::arg("depth"), py::arg("mask"), py::arg("centres_uv"),
+        py::arg("across"), py::arg("max_steps"), py::arg("tolerance_m"),
+        py::arg("depth_scale") = py::none(),
+        R"doc(Where a limb's silhouette ends across it, at each section centre.
+
+depth: (H, W) uint16 (units of depth_scale metres, default 0.001) or float32/float64
+  metres; 0, NaN or negative is a hole. mask: (H, W) uint8, non-zero on the person.
+centres_uv: (S, 2) pixel positions of the section centres on the limb's line.
+across: (2,) unit image direction across the limb.
+Each section's reference depth is the median of the usable depths on the person in the
+5x5 window at its centre pixel (floor(u + 0.5), floor(v + 0.5); the window must lie in
+the image). From the centre the scan walks 1 px steps (pixel = floor(centre + t *
+across + 0.5), t = -1, -2, ... and 1, 2, ... up to max_steps) and stops off the image,
+off the person, or on a usable depth more than tolerance_m from the reference; holes on
+the person are passed over. The side's end is the last pixel with the limb's depth
+(within tolerance_m), as a signed distance t + 0.5 (0.5 when there is none).
+Returns (reference (S,) metres, NaN without usable depth; ends (S, 2) px along across,
+the negative side first; clean (S,) bool: a reference, the centre on the person, and on
+both sides a stop within max_steps that is not a usable depth more than tolerance_m in
+front of the reference: an arm or a box nearer the camera ends the scan, not the limb's
+rim). Empty input gives empty output.)doc");
 }
