@@ -166,7 +166,7 @@ def limb_axis(
     than LIMB_DEPTH_TOL_M off it sees something else (a plate in front of the shin)."""
     along = np.asarray(end_px, dtype=float) - np.asarray(start_px, dtype=float)
     length = float(np.linalg.norm(along))
-    if not np.isfinite(length) or length < 8.0:
+    if not (8.0 <= length <= math.hypot(*depth_m.shape)):  # NaN, too short, off any image
         return None
     along /= length
     across = np.array([-along[1], along[0]])
