@@ -178,6 +178,40 @@ def _mask(mask, shape: tuple[int, int]) -> np.ndarray | None:
     return m
 
 
+def _window_median(
+    arr: np.ndarray,
+    scale: float,
+    msk: np.ndarray | None,
+    cu: np.ndarray,
+    cv: np.ndarray,
+    r: int,
+    min_depth_m: float,
+    max_depth_m: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(median, count) of the usable depths (on the person, where a mask is given) in the
+    (2r+1)^2 window centred on each pixel (cu, cv), clipped to the image; NaN and 0 when
+    there are none (the C++ window_median)."""
+    h, w = arr.shape
+    offsets = np.arange(-r, r + 1, dtype=float)
+    side = len(offsets)
+    wu = np.broadcast_to(cu[:, None, None] + offsets[None, None, :], (len(cu), side, side))
+    wv = np.broadcast_to(cv[:, None, None] + offsets[None, :, None], (len(cu), side, side))
+    wu = wu.reshape(len(cu), side * side)
+    wv = wv.reshape(len(cu), side * side)
+    inside = (wu >= 0) & (wu <= w - 1) & (wv >= 0) & (wv <= h - 1)
+    rows = np.where(inside, wv, 0).astype(np.intp)
+    cols = np.where(inside, wu, 0).astype(np.intp)
+    z = arr[rows, cols].astype(np.float64) * scale
+    usable = inside & _usable(z, min_depth_m, max_depth_m)
+    if msk is not None:
+        usable &= msk[rows, cols] != 0
+    count = usable.sum(axis=1)
+    ordered = np.sort(np.where(usable, z, np.nan), axis=1)  # usable depths first, NaN last
+    upper = np.take_along_axis(ordered, (count // 2)[:, None], axis=1)[:, 0]
+    lower = np.take_along_axis(ordered, np.maximum(count - 1, 0)[:, None] // 2, axis=1)[:, 0]
+    return np.where(count > 0, (lower + upper) / 2, np.nan), count
+
+
 def lift_landmarks(
     depth: np.ndarray,
     pixels_uv: np.ndarray,
@@ -202,30 +236,13 @@ def lift_landmarks(
     if not 0 <= window_radius_px <= 50:
         raise ValueError("window_radius_px must be in [0, 50]")
     _check_depth_range(min_depth_m, max_depth_m)
-    h, w = arr.shape
     u, v = uv[:, 0], uv[:, 1]
     finite = np.isfinite(u) & np.isfinite(v)
     cu = np.floor(np.where(finite, u, -1e9) + 0.5)
     cv = np.floor(np.where(finite, v, -1e9) + 0.5)
-    offsets = np.arange(-window_radius_px, window_radius_px + 1, dtype=float)
-    side = len(offsets)
-    wu = np.broadcast_to(cu[:, None, None] + offsets[None, None, :], (len(uv), side, side))
-    wv = np.broadcast_to(cv[:, None, None] + offsets[None, :, None], (len(uv), side, side))
-    wu = wu.reshape(len(uv), side * side)
-    wv = wv.reshape(len(uv), side * side)
-    inside = finite[:, None] & (wu >= 0) & (wu <= w - 1) & (wv >= 0) & (wv <= h - 1)
-    rows = np.where(inside, wv, 0).astype(np.intp)
-    cols = np.where(inside, wu, 0).astype(np.intp)
-    z = arr[rows, cols].astype(np.float64) * scale
-    usable = inside & _usable(z, min_depth_m, max_depth_m)
-    msk = _mask(mask, arr.shape)
-    if msk is not None:
-        usable &= msk[rows, cols] != 0
-    count = usable.sum(axis=1)
-    ordered = np.sort(np.where(usable, z, np.nan), axis=1)  # usable depths first, NaN last
-    upper = np.take_along_axis(ordered, (count // 2)[:, None], axis=1)[:, 0]
-    lower = np.take_along_axis(ordered, np.maximum(count - 1, 0)[:, None] // 2, axis=1)[:, 0]
-    median = np.where(count > 0, (lower + upper) / 2, np.nan)
+    median, count = _window_median(
+        arr, scale, _mask(mask, arr.shape), cu, cv, window_radius_px, min_depth_m, max_depth_m
+    )
     x, y = _pixel_ray(intr, dist, u, v)
     points = np.stack([x * median, y * median, median], axis=1)
     points[count == 0] = np.nan
@@ -533,9 +550,7 @@ def limb_sections(
     arr, scale = _depth_image(depth, depth_scale)
     if mask is None:
         raise ValueError("mask (the person) is required")
-    person = np.asarray(mask)
-    if person.shape != arr.shape or person.dtype != np.uint8:
-        raise ValueError("mask must be a uint8 image of the depth image's size")
+    person = _mask(mask, arr.shape)
     centres = np.asarray(centres_uv, dtype=float)
     if centres.ndim != 2 or centres.shape[1] != 2:
         raise ValueError("centres_uv must be an (S, 2) array of pixel positions")
@@ -548,31 +563,19 @@ def limb_sections(
         raise ValueError("across must be a finite 2-vector")
     h, w = arr.shape
     n = len(centres)
-    reference = np.full(n, np.nan)
     ends = np.tile([-0.5, 0.5], (n, 1))
-    clean = np.zeros(n, dtype=bool)
     if n == 0:
-        return reference, ends, clean
-
-    def metres(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        return arr[rows, cols].astype(np.float64) * scale
-
+        return np.full(0, np.nan), ends, np.zeros(0, dtype=bool)
     with np.errstate(invalid="ignore"):
         cu, cv = np.floor(centres[:, 0] + 0.5), np.floor(centres[:, 1] + 0.5)
         inside = np.isfinite(cu) & np.isfinite(cv) & (cu >= 2) & (cu <= w - 3) & (cv >= 2) & (cv <= h - 3)
-    cu = np.where(inside, cu, 2).astype(np.int64)
-    cv = np.where(inside, cv, 2).astype(np.int64)
-    offsets = np.arange(-2, 3)
-    rows = np.broadcast_to(cv[:, None, None] + offsets[None, :, None], (n, 5, 5)).reshape(n, 25)
-    cols = np.broadcast_to(cu[:, None, None] + offsets[None, None, :], (n, 5, 5)).reshape(n, 25)
-    z = metres(rows, cols)
-    usable = (person[rows, cols] > 0) & np.isfinite(z) & (z > 0)
-    count = usable.sum(axis=1)
-    ordered = np.sort(np.where(usable, z, np.inf), axis=1)
+    cu, cv = np.where(inside, cu, -1e9), np.where(inside, cv, -1e9)  # outside: an empty window
+    # Any depth the camera gave counts (no range): the limb is told by its nearness to the
+    # section's own reference.
+    reference, count = _window_median(arr, scale, person, cu, cv, 2, 0.0, np.inf)
     sections = np.arange(n)
-    low, high = np.maximum(count - 1, 0) // 2, count // 2
-    has_reference = inside & (count > 0)
-    reference[has_reference] = (0.5 * (ordered[sections, low] + ordered[sections, high]))[has_reference]
+    has_reference = count > 0
+    cu, cv = np.where(inside, cu, 0).astype(np.int64), np.where(inside, cv, 0).astype(np.int64)
     ok = has_reference & (person[cv, cu] > 0)
     t = np.arange(1, max_steps + 1, dtype=float)
     for side, sign in enumerate((-1.0, 1.0)):
@@ -583,8 +586,8 @@ def limb_sections(
         col = np.where(in_image, pu, 0).astype(np.int64)
         row = np.where(in_image, pv, 0).astype(np.int64)
         on_person = in_image & (person[row, col] > 0)
-        zs = metres(row, col)
-        has_depth = np.isfinite(zs) & (zs > 0)
+        zs = arr[row, col].astype(np.float64) * scale
+        has_depth = _usable(zs, 0.0, np.inf)
         with np.errstate(invalid="ignore"):
             limb = has_depth & (np.abs(zs - reference[:, None]) <= tolerance_m)
         stop = ~on_person | (has_depth & ~limb)
@@ -598,5 +601,4 @@ def limb_sections(
             occluded &= zs[sections, first] < reference - tolerance_m
         ends[:, side] = sign * (last_limb + 1.5)
         ok &= stopped & ~occluded
-    clean[:] = ok
-    return reference, ends, clean
+    return reference, ends, ok

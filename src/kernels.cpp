@@ -360,6 +360,25 @@ double median_inplace(double* values, size_t n) {
   return 0.5 * (lower + upper);
 }
 
+// The median of the usable depths (on the person, where a mask is given) in the
+// (2r+1)^2 window centred on pixel (cu, cv), clipped to the image; NaN and a count
+// of 0 when there are none. `window` holds at least (2r+1)^2 values.
+double window_median(const DepthImage& img, const uint8_t* mask, double cu, double cv, int r,
+                     double min_depth_m, double max_depth_m, double* window, size_t& count) {
+  count = 0;
+  const double u0 = std::max(cu - r, 0.0), u1 = std::min(cu + r, double(img.width - 1));
+  const double v0 = std::max(cv - r, 0.0), v1 = std::min(cv + r, double(img.height - 1));
+  if (u0 <= u1 && v0 <= v1) {  // the window overlaps the image
+    for (ssize_t row = ssize_t(v0); row <= ssize_t(v1); ++row)
+      for (ssize_t col = ssize_t(u0); col <= ssize_t(u1); ++col) {
+        if (mask && mask[row * img.width + col] == 0) continue;  // not the person
+        const double z = img.metres(row, col);
+        if (usable_depth(z, min_depth_m, max_depth_m)) window[count++] = z;
+      }
+  }
+  return median_inplace(window, count);
+}
+
 // Landmark lifting: per pixel (u, v), the median of the usable depths in the
 // (2r+1)^2 window around the nearest pixel, deprojected through (u, v).
 py::tuple lift_landmarks(const py::object& depth_obj,
@@ -387,25 +406,15 @@ py::tuple lift_landmarks(const py::object& depth_obj,
   for (ssize_t i = 0; i < n; ++i) {
     const double u = uv(i, 0), v = uv(i, 1);
     size_t count = 0;
-    if (std::isfinite(u) && std::isfinite(v)) {
-      const double cu = std::floor(u + 0.5), cv = std::floor(v + 0.5);
-      const double u0 = std::max(cu - r, 0.0), u1 = std::min(cu + r, double(img.width - 1));
-      const double v0 = std::max(cv - r, 0.0), v1 = std::min(cv + r, double(img.height - 1));
-      if (u0 <= u1 && v0 <= v1) {  // the window overlaps the image
-        for (ssize_t row = ssize_t(v0); row <= ssize_t(v1); ++row)
-          for (ssize_t col = ssize_t(u0); col <= ssize_t(u1); ++col) {
-            if (mask && mask[row * img.width + col] == 0) continue;  // not the person
-            const double z = img.metres(row, col);
-            if (usable_depth(z, min_depth_m, max_depth_m)) window[count++] = z;
-          }
-      }
-    }
+    double z = kNaN;
+    if (std::isfinite(u) && std::isfinite(v))
+      z = window_median(img, mask, std::floor(u + 0.5), std::floor(v + 0.5), r, min_depth_m,
+                        max_depth_m, window.data(), count);
     cnt(i) = static_cast<int32_t>(count);
     if (count == 0) {
       pts(i, 0) = pts(i, 1) = pts(i, 2) = kNaN;
       continue;
     }
-    const double z = median_inplace(window.data(), count);
     double x, y;
     pixel_ray(cam, u, v, x, y);
     pts(i, 0) = x * z;
@@ -885,7 +894,10 @@ py::tuple limb_sections(const py::object& depth_obj, const py::object& mask_obj,
   auto clean = clean_out.mutable_unchecked<1>();
   auto centres = centres_uv.unchecked<2>();
   const ssize_t w = img.width, h = img.height;
-  auto has_depth = [](double z) { return std::isfinite(z) && z > 0; };
+  // Any depth the camera gave counts (no range): the limb is told by its nearness to the
+  // section's own reference.
+  constexpr double kAnyDepth = std::numeric_limits<double>::infinity();
+  auto has_depth = [](double z) { return usable_depth(z, 0.0, kAnyDepth); };
   double window[25];
   for (ssize_t k = 0; k < n; ++k) {
     const double cu_d = std::floor(centres(k, 0) + 0.5), cv_d = std::floor(centres(k, 1) + 0.5);
@@ -899,14 +911,8 @@ py::tuple limb_sections(const py::object& depth_obj, const py::object& mask_obj,
     if (!inside) continue;
     const ssize_t cu = ssize_t(cu_d), cv = ssize_t(cv_d);
     size_t count = 0;
-    for (ssize_t dv = -2; dv <= 2; ++dv)
-      for (ssize_t du = -2; du <= 2; ++du) {
-        const ssize_t i = (cv + dv) * w + (cu + du);
-        const double z = img.metres(cv + dv, cu + du);
-        if (mask[i] > 0 && has_depth(z)) window[count++] = z;
-      }
+    const double ref = window_median(img, mask, cu_d, cv_d, 2, 0.0, kAnyDepth, window, count);
     if (count == 0) continue;
-    const double ref = median_inplace(window, count);
     reference(k) = ref;
     bool ok = mask[cv * w + cu] > 0;
     for (int side = 0; side < 2; ++side) {
