@@ -15,7 +15,7 @@ from collections.abc import Callable
 import numpy as np
 
 from . import kernels, kernels_ref
-from .camera_pipeline import LIMB_DEPTH_TOL_M, LIMB_SECTIONS
+from .camera_pipeline import LIMB_DEPTH_TOL_M, LIMB_SECTIONS, limb_section_layout
 
 WIDTH, HEIGHT = 640, 480
 INTRINSICS = (615.0, 615.0, 320.0, 240.0)  # a RealSense D435 colour stream at 640x480
@@ -112,14 +112,8 @@ def synthetic_rgbd_frame(seed: int = 0) -> dict:
     bones = [np.array(_FIGURE[a]) + t * (np.array(_FIGURE[b]) - np.array(_FIGURE[a])) for a, b, _ in _BONES]
     landmarks = np.concatenate(bones)[:33].astype(float) + rng.normal(0, 1.0, (33, 2))
     axis = np.array([_FIGURE["hip"], _FIGURE["shoulder"], _FIGURE["ear"]], dtype=float)
-    # The near thigh's and shin's sections, as camera_pipeline.limb_axis lays them out.
-    limbs = []
-    for a, b in LIMBS:
-        start, end = np.array(_FIGURE[a], float), np.array(_FIGURE[b], float)
-        length = float(np.linalg.norm(end - start))
-        along = (end - start) / length
-        centres = start + LIMB_SECTIONS[:, None] * (end - start)
-        limbs.append((centres, np.array([-along[1], along[0]]), int(length)))
+    # The near thigh's and shin's sections: (centres, along, across, scan length).
+    limbs = [limb_section_layout(_FIGURE[a], _FIGURE[b], depth.shape) for a, b in LIMBS]
     return {
         "depth": depth,
         "rgb": rgb,
@@ -144,11 +138,16 @@ def depth_work(impl, frame: dict, cloud_out: np.ndarray) -> tuple:
     profile = impl.back_profile(
         depth, INTRINSICS, frame["axis"], 1.0, DEPTH_SCALE, PROFILE_STATIONS, mask=frame["mask"]
     )
-    sections = [
-        impl.limb_sections(depth, frame["mask"], centres, across, steps, LIMB_DEPTH_TOL_M, DEPTH_SCALE)
-        for centres, across, steps in frame["limbs"]
+    return lifted, floor, profile, limb_work(impl, frame)
+
+
+def limb_work(impl, frame: dict) -> list[tuple]:
+    """The thigh's and shin's sections (``limb_sections``), as the camera pipeline scans them."""
+    depth, mask = frame["depth"], frame["mask"]
+    return [
+        impl.limb_sections(depth, mask, centres, across, steps, LIMB_DEPTH_TOL_M, DEPTH_SCALE)
+        for centres, _, across, steps in frame["limbs"]
     ]
-    return lifted, floor, profile, sections
 
 
 def _blazepose_seconds(rgb: np.ndarray, repeats: int) -> tuple[float | None, str]:
@@ -209,10 +208,7 @@ def run_benchmarks(repeats: int = 200, quick: bool = False) -> list[tuple[str, f
         ),
         (
             f"limb_sections 2 x {len(LIMB_SECTIONS)} sections",
-            lambda k: [
-                k.limb_sections(depth, frame["mask"], c, a, n, LIMB_DEPTH_TOL_M, DEPTH_SCALE)
-                for c, a, n in frame["limbs"]
-            ],
+            lambda k: limb_work(k, frame),
             repeats,
         ),
     ]

@@ -152,6 +152,23 @@ def lift_pose(
     return landmarks, measured
 
 
+def limb_section_layout(
+    start_px: np.ndarray, end_px: np.ndarray, image_shape: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int] | None:
+    """The sections across the limb between two joints' pixels: their centres (S, 2) at
+    LIMB_SECTIONS of its length, the unit direction along it and across it, and how far a scan
+    may walk (the limb's length, px); None for a segment too short to section (8 px) or longer
+    than the image's diagonal (NaN or wild pixels)."""
+    start = np.asarray(start_px, dtype=float)
+    along = np.asarray(end_px, dtype=float) - start
+    length = float(np.linalg.norm(along))
+    if not (8.0 <= length <= math.hypot(*image_shape)):
+        return None
+    along /= length
+    centres = start + LIMB_SECTIONS[:, None] * (length * along)
+    return centres, along, np.array([-along[1], along[0]]), int(length)
+
+
 def limb_axis(
     depth_m: np.ndarray,
     person: np.ndarray,
@@ -164,15 +181,12 @@ def limb_axis(
     (px); None when too few sections are clean (see ``LIMB_SECTIONS``). ``surface_z_m``: the
     depth of the limb's near surface at the two joints; a section whose centre lies further
     than LIMB_DEPTH_TOL_M off it sees something else (a plate in front of the shin)."""
-    along = np.asarray(end_px, dtype=float) - np.asarray(start_px, dtype=float)
-    length = float(np.linalg.norm(along))
-    if not (8.0 <= length <= math.hypot(*depth_m.shape)):  # NaN, too short, off any image
+    layout = limb_section_layout(start_px, end_px, depth_m.shape)
+    if layout is None:
         return None
-    along /= length
-    across = np.array([-along[1], along[0]])
-    centres = start_px + LIMB_SECTIONS[:, None] * (length * along)  # (S, 2)
+    centres, along, across, steps = layout
     reference, ends, clean = limb_sections(
-        depth_m, person, centres, across, int(length), LIMB_DEPTH_TOL_M, depth_scale=1.0
+        depth_m, person, centres, across, steps, LIMB_DEPTH_TOL_M, depth_scale=1.0
     )
     expected = surface_z_m[0] + LIMB_SECTIONS * (surface_z_m[1] - surface_z_m[0])
     with np.errstate(invalid="ignore"):
