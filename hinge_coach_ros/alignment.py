@@ -18,7 +18,7 @@ import numpy as np
 
 from .athlete import FAULT_IDS, PRESETS
 from .dowel import NOT_SEEN, BackProfile, DowelMeter, DowelMetrics
-from .geometry import FrameAngles, facing_direction, frame_angles, view_from_side_deg
+from .geometry import SIDE_ON_MAX_DEG, FrameAngles, facing_direction, frame_angles, view_from_side_deg
 from .landmarks import INDEX
 from .params import Value, defaults, thresholds_for
 
@@ -241,11 +241,11 @@ class CameraView:
             )
         if not math.isfinite(view):
             return Placement("ok", "no depth: the back-surface checks are not measured", view, seen)
-        if view > SPINE_SIDE_ON_MAX_DEG:
+        if view > SIDE_ON_MAX_DEG:
             return Placement(
                 "ok",
                 f"camera {view:.0f} deg from side-on: the back-surface checks need under "
-                f"{SPINE_SIDE_ON_MAX_DEG:.0f} deg",
+                f"{SIDE_ON_MAX_DEG:.0f} deg",
                 view,
                 seen,
             )
@@ -254,12 +254,8 @@ class CameraView:
 
 # rounded_back and no_brace need the back-surface profile from depth; without it they are
 # reported as not measurable, never guessed from the skeleton.
-# The spine's bend and the lumbar hollow are judged only this close to side-on: obliquely
-# the back's rim seen by the camera is not its midline (at 45 deg the bend reads 40-100 deg
-# off, the hollow of clean reps 8-57 mm against 39).
-# Side-on the view from the lifted hips and shoulders reads under 24 deg on the
-# rendered sessions, at 45 deg over 32 deg.
-SPINE_SIDE_ON_MAX_DEG = 28.0
+# The spine's bend and the lumbar hollow are judged only side-on (geometry.SIDE_ON_MAX_DEG):
+# obliquely the back's rim seen by the camera is not its midline.
 # Judged once on the whole rep when it ends, not frame by frame: measured if their value was.
 REP_CHECKS = ("fast_descent", "incomplete_lockout")
 # Checks a rep counts as measured only after this many frames where they were judged
@@ -346,7 +342,7 @@ class FrameReport:
     dowel: DowelMetrics = NOT_SEEN  # from the back profile, median of recent frames; NaN without depth
     # How far the camera is turned from side-on (0) toward facing the person (90), from the
     # depth-lifted hips and shoulders; NaN without depth. For aiming the camera: the
-    # back-surface checks are judged within SPINE_SIDE_ON_MAX_DEG.
+    # back-surface checks are judged within SIDE_ON_MAX_DEG.
     view_from_side_deg: float = math.nan
 
     @property
@@ -655,7 +651,7 @@ class HingeEngine:
         # An RGB-only skeleton lies on the sagittal plane: its hips and shoulders give no view.
         view_deg = view_from_side_deg(lm, up) if back is not None and back.from_depth else math.nan
         # Seen obliquely the back's rim is not its midline.
-        side_on = view_deg <= SPINE_SIDE_ON_MAX_DEG
+        side_on = view_deg <= SIDE_ON_MAX_DEG
         self.camera_view.update(t, view_deg, _LEGS <= a.seen)
         self._spine_bend_deg = dowel.spine_bend_deg if side_on else math.nan
         self._lumbar_hollow_mm = 1000.0 * dowel.lumbar_hollow_m if side_on else math.nan

@@ -80,10 +80,13 @@ FALLBACK_CONFIDENCE = 0.5
 # whose width is off the others' by more than LIMB_WIDTH_TOL or whose middle lies more than
 # half a width off BlazePose's segment, or an axis turned more than LIMB_MAX_TURN_DEG from
 # BlazePose's segment (a box or plate in front of the thigh makes the silhouette its own), is
-# not used. The hip stays: on the thigh's axis it reads better, but the trunk then carries
-# BlazePose's shoulder alone (3 cm in front of the joint) and the hip angle reads worse at
-# 45 deg. A person's shank is not round (the calf): its middle lies behind the tibia at the
-# calf, which this does not model.
+# not used. The near hip moves across onto the thigh's axis too, but only with the far leg's
+# hip and knee placed (hidden behind the near leg: side-on): BlazePose's hip sits 1-2 cm in
+# front of the joint when bent, and side-on the engine reads the thigh from the near leg's
+# own hip (geometry ``_leg``). At 45 deg both legs are seen and the hips' midpoint, which
+# the trunk and thigh read there, took the moved hip worse (the rendered dowel drill's hip
+# angle 5.2 -> 5.9 deg). A person's shank is not round (the calf): its middle lies behind
+# the tibia at the calf, which this does not model.
 LIMB_SECTIONS = np.linspace(0.3, 0.7, 9)
 LIMB_DEPTH_TOL_M = 0.10
 LIMB_WIDTH_TOL = 0.25
@@ -220,12 +223,20 @@ def onto_limb_axes(
 ) -> None:
     """Move the near side's seen knee and ankle (in place) onto the thigh's and shin's
     silhouette axes (``limb_axis``), across the limb at their own depth; the knee onto the
-    middle of its projections onto both. The near side is the one BlazePose's model puts
-    nearer the camera, as in ``joint_centres``; placed joints are left alone."""
+    middle of its projections onto both; the hip onto the thigh's when the far leg's hip and
+    knee are placed (side-on). The near side is the one BlazePose's model puts nearer the
+    camera, as in ``joint_centres``; placed joints are left alone."""
     if person is None:
         return
-    side = "left" if model_m[INDEX["left_hip"], 2] <= model_m[INDEX["right_hip"], 2] else "right"
+    side, far = (
+        ("left", "right")
+        if model_m[INDEX["left_hip"], 2] <= model_m[INDEX["right_hip"], 2]
+        else ("right", "left")
+    )
     hip, knee, ankle = (INDEX[f"{side}_{joint}"] for joint in ("hip", "knee", "ankle"))
+    far_leg_hidden = bool(
+        (landmarks[[INDEX[f"{far}_hip"], INDEX[f"{far}_knee"]], 3] <= FALLBACK_CONFIDENCE).all()
+    )
     if not (landmarks[[hip, knee, ankle], 3] > FALLBACK_CONFIDENCE).all():
         return
     surface_z = landmarks[[hip, knee, ankle], 2] - _JOINT_DEPTH[[hip, knee, ankle]]
@@ -249,6 +260,8 @@ def onto_limb_axes(
         moved[knee] = np.mean(knee_px, axis=0)
     if (q := onto(pixels[ankle], shin)) is not None:
         moved[ankle] = q
+    if far_leg_hidden and (q := onto(pixels[hip], thigh)) is not None:
+        moved[hip] = q
     fx, fy, cx, cy = k
     for joint, (u, v) in moved.items():
         z = landmarks[joint, 2]

@@ -30,6 +30,12 @@ NEAR_SIDE_GAP_M = 0.05
 # or without depth) half its visibility. On RGB-only input BlazePose's visibility says
 # the same: at 0.5 or below the landmark is more likely hidden than seen.
 PLACED_MAX_CONFIDENCE = 0.5
+# Side-on: the camera this close to the person's left-right axis (``view_from_side_deg``).
+# Side-on the lifted hips and shoulders read under 24 deg on the rendered sessions, at 45 deg
+# over 32 deg. The back's rim is its midline only side-on (at 45 deg the spine's bend read
+# 40-100 deg off, the lumbar hollow of clean reps 8-57 mm against 39), and only side-on is
+# the far leg hidden behind the near one (``_leg``).
+SIDE_ON_MAX_DEG = 28.0
 
 
 @dataclass(frozen=True)
@@ -250,6 +256,34 @@ def centre_of_mass(lm: np.ndarray) -> np.ndarray | None:
     return total
 
 
+def _leg(lm: np.ndarray, up: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+    """The thigh's and shin's ends: hip, knee and ankle. Side-on, with the far leg's hip and
+    knee placed (hidden behind the near leg) and the near leg's seen, the near leg's own
+    joints (its ankle as ``_joint`` when unseen); otherwise ``_joint``'s midpoints.
+
+    A thigh from the hips' midpoint to the near knee mixes the far hip into the near leg:
+    placed on its own pixel at the model's depth, it read 20-35 mm behind its joint standing
+    and 30 mm in front bent (the rendered dowel drill side-on), and the thigh swung with it,
+    2 deg back standing and 3.5 deg forward at the bottom. The trunk keeps the midpoints (its
+    midline). At an oblique view both legs are seen, and their midpoints read the hip angle
+    better than the near leg alone (the rendered sessions at 45 deg: 0.1-1.5 deg); there
+    a box or plate in front hides the far leg on some frames, and switching legs with it
+    made the hip angle jump between frames (fast_descent raised on clean box lifts).
+    """
+    sides = ("left", "right")
+    for near, far in (sides, sides[::-1]):
+        if (
+            _seen(lm, f"{near}_hip")
+            and _seen(lm, f"{near}_knee")
+            and not _seen(lm, f"{far}_hip")
+            and not _seen(lm, f"{far}_knee")
+            and view_from_side_deg(lm, up) <= SIDE_ON_MAX_DEG
+        ):
+            ankle = lm[INDEX[f"{near}_ankle"], :3] if _seen(lm, f"{near}_ankle") else _joint(lm, "ankle")
+            return lm[INDEX[f"{near}_hip"], :3], lm[INDEX[f"{near}_knee"], :3], ankle
+    return _joint(lm, "hip"), _joint(lm, "knee"), _joint(lm, "ankle")
+
+
 def frame_angles(lm: np.ndarray, up: np.ndarray, facing: np.ndarray | None = None) -> FrameAngles | None:
     """Metrics of one frame, or None when the trunk and thighs are not there (not even placed),
     or when the hip or knee angle lies beyond what a person can take (``HIP_FLEXION_RANGE_DEG``).
@@ -258,12 +292,12 @@ def frame_angles(lm: np.ndarray, up: np.ndarray, facing: np.ndarray | None = Non
     feet (the engine holds it steady over frames); None: from this frame.
     """
     shoulder, hip = _joint(lm, "shoulder"), _joint(lm, "hip")
-    knee, ankle = _joint(lm, "knee"), _joint(lm, "ankle")
+    leg_hip, knee, ankle = _leg(lm, up)
     facing = facing_direction(lm, up) if facing is None else _horizontal_unit(facing, up)
-    if shoulder is None or hip is None or knee is None or facing is None:
+    if shoulder is None or hip is None or leg_hip is None or knee is None or facing is None:
         return None
     trunk_deg = _signed_from_vertical(shoulder - hip, up, facing)
-    thigh_deg = _signed_from_vertical(hip - knee, up, facing)
+    thigh_deg = _signed_from_vertical(leg_hip - knee, up, facing)
     # Angles in the sagittal plane (gravity and facing), so an oblique camera
     # sees the same hinge as a side-on one.
     hip_flexion = trunk_deg - thigh_deg

@@ -586,6 +586,38 @@ def test_a_seen_leg_joint_is_not_averaged_with_its_guessed_twin():
     assert frame_angles(lm, s.up_optical, clean.facing).knee_flexion_deg > knee + 5.0
 
 
+@pytest.mark.parametrize("view", ["side", "oblique45"])
+def test_side_on_the_thigh_is_the_near_legs_own_hip_to_knee(view):
+    from hinge_coach_ros.geometry import frame_angles
+
+    spec = AthleteSpec(preset="dowel", reps=1, landmark_noise_m=0.0, camera=CameraPlacement(view=view))
+    s = generate(spec)
+    i = int(np.argmax(s.hip_flexion_deg))
+    lm = s.landmarks[i].copy()
+    clean = frame_angles(lm, s.up_optical)
+
+    def thigh_deg(landmarks):  # trunk minus hip flexion
+        a = frame_angles(landmarks, s.up_optical, clean.facing)
+        return a.trunk_inclination_deg - a.hip_flexion_deg
+
+    # The far leg's hip and knee placed (hidden behind the near leg), the hip guessed 4 cm
+    # forward, as BlazePose's far hip reads bent.
+    lm[INDEX["right_hip"], :3] += 0.04 * clean.facing
+    lm[[INDEX["right_hip"], INDEX["right_knee"]], 3] = 0.45
+    if view == "side":
+        # Side-on the thigh runs from the near leg's own hip: the guess does not turn it.
+        assert thigh_deg(lm) == pytest.approx(clean.trunk_inclination_deg - clean.hip_flexion_deg, abs=1e-9)
+        assert frame_angles(lm, s.up_optical, clean.facing).knee_flexion_deg == pytest.approx(
+            clean.knee_flexion_deg, abs=1e-9
+        )
+    else:
+        # Obliquely both legs count, through the hips' midpoint (2 cm forward here).
+        assert thigh_deg(lm) > clean.trunk_inclination_deg - clean.hip_flexion_deg + 1.0
+    # The far hip seen: the hips' midpoint, also side-on.
+    lm[INDEX["right_hip"], 3] = 0.9
+    assert thigh_deg(lm) > clean.trunk_inclination_deg - clean.hip_flexion_deg + 1.0
+
+
 @pytest.mark.parametrize(("view", "begins"), [("side", "side-on"), ("oblique45", "camera 45 deg")])
 def test_placement_tells_the_installer_what_the_camera_sees(view, begins):
     spec = AthleteSpec(preset="box_lift", reps=2, camera=CameraPlacement(view=view))

@@ -360,6 +360,30 @@ def test_the_near_knee_and_ankle_are_moved_onto_the_limbs_axes(holes):
     np.testing.assert_array_equal(landmarks[untouched], before[untouched])
 
 
+def test_side_on_the_near_hip_is_moved_onto_the_thighs_axis_too():
+    depth, person = _leg_scene(HIP, KNEE, ANKLE)
+    pixels = _leg_pixels(8.0, 5.0)
+    pixels[INDEX["left_hip"]] = HIP + [7.0, 0.0]  # BlazePose's hip in front of the joint
+    model = _pose().world_m
+    far_leg = [INDEX["right_hip"], INDEX["right_knee"]]
+    # Side-on: the far leg's hip and knee hidden behind the near leg, placed (0.45).
+    landmarks = _leg_landmarks(pixels)
+    landmarks[far_leg, 3] = 0.45
+    before = landmarks.copy()
+    onto_limb_axes(landmarks, pixels, model, depth, person, K_PX)
+    hip_px = _pixel(landmarks[INDEX["left_hip"]])
+    assert _off_line(HIP, KNEE, _pixel(before[INDEX["left_hip"]])) > 5.0
+    assert _off_line(HIP, KNEE, hip_px) < 1.0
+    assert landmarks[INDEX["left_hip"], 2] == before[INDEX["left_hip"], 2]
+    # The far leg seen (an oblique view): the hip stays where BlazePose put it, the knee moves.
+    landmarks = _leg_landmarks(pixels)
+    landmarks[INDEX["right_knee"], 3] = 0.45  # one of the two seen is enough to keep it
+    before = landmarks.copy()
+    onto_limb_axes(landmarks, pixels, model, depth, person, K_PX)
+    np.testing.assert_array_equal(landmarks[INDEX["left_hip"]], before[INDEX["left_hip"]])
+    assert _off_line(HIP, KNEE, _pixel(landmarks[INDEX["left_knee"]])) < 1.0
+
+
 def test_a_knee_is_left_where_blazepose_put_it_unless_both_limbs_are_clean():
     pixels, model = _leg_pixels(), _pose().world_m
     # A plate (0.6 m nearer) in front of the shin: the shin's silhouette is the plate's, and

@@ -20,22 +20,24 @@ def results():
 
 
 # mode -> angle -> bound (deg; COM offset in mm). Measured on this session (trunk, hip,
-# knee, head-neck, COM): offline 1.19 / 3.27 / 2.06 / 2.13 / 11.9, lag 22 ms;
-# live 1.59 / 3.74 / 2.27 / 2.09 / 12.2, lag 44 ms (one cut-off for the skeleton). The
-# knee read 3.54 / 3.62 with BlazePose's own knee and ankle, 1-2 cm in front of the
-# joints; they are now moved onto the limbs' axes (camera_pipeline.onto_limb_axes).
+# knee, head-neck, COM): offline 0.94 / 0.99 / 0.64 / 2.40 / 10.8; live 1.35 / 1.78 /
+# 0.98 / 2.33 / 11.1 (one cut-off for the skeleton). The knee read 3.54 / 3.62 with
+# BlazePose's own knee and ankle, 1-2 cm in front of the joints, then 2.06 / 2.27 with
+# them moved onto the limbs' axes (camera_pipeline.onto_limb_axes), and the hip 3.27 /
+# 3.74 before the near hip moved onto the thigh's axis and the thigh became the near
+# leg's own (geometry._leg).
 BOUNDS = {
     "offline": {
-        "trunk_inclination_deg": 1.8,
-        "hip_flexion_deg": 3.5,
-        "knee_flexion_deg": 2.6,
+        "trunk_inclination_deg": 1.5,
+        "hip_flexion_deg": 1.6,
+        "knee_flexion_deg": 1.2,
         "head_neck_deg": 4.0,
         "com_offset_mm": 20.0,
     },
     "live": {
-        "trunk_inclination_deg": 2.2,
-        "hip_flexion_deg": 4.2,
-        "knee_flexion_deg": 2.8,
+        "trunk_inclination_deg": 1.9,
+        "hip_flexion_deg": 2.4,
+        "knee_flexion_deg": 1.5,
         "head_neck_deg": 4.5,
         "com_offset_mm": 20.0,
     },
