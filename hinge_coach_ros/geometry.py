@@ -265,10 +265,11 @@ def _leg(lm: np.ndarray, up: np.ndarray) -> tuple[np.ndarray | None, np.ndarray 
     placed on its own pixel at the model's depth, it read 20-35 mm behind its joint standing
     and 30 mm in front bent (the rendered dowel drill side-on), and the thigh swung with it,
     2 deg back standing and 3.5 deg forward at the bottom. The trunk keeps the midpoints (its
-    midline). At an oblique view both legs are seen, and their midpoints read the hip angle
-    better than the near leg alone (the rendered sessions at 45 deg: 0.1-1.5 deg); there
-    a box or plate in front hides the far leg on some frames, and switching legs with it
-    made the hip angle jump between frames (fast_descent raised on clean box lifts).
+    midline). At an oblique view both legs are seen: on the rendered sessions at 45 deg the
+    near leg alone read the hip angle 0.3 deg better on the dowel drill and the box lift but
+    0.9 deg worse on the deadlift, and where a box or plate hides the far leg on some frames,
+    switching legs with it made the hip angle jump between frames (fast_descent raised on up
+    to 5 clean reps).
     """
     sides = ("left", "right")
     for near, far in (sides, sides[::-1]):
