@@ -271,17 +271,16 @@ def _leg(lm: np.ndarray, up: np.ndarray) -> tuple[np.ndarray | None, np.ndarray 
     switching legs with it made the hip angle jump between frames (fast_descent raised on up
     to 5 clean reps).
     """
-    sides = ("left", "right")
-    for near, far in (sides, sides[::-1]):
-        if (
-            _seen(lm, f"{near}_hip")
-            and _seen(lm, f"{near}_knee")
-            and not _seen(lm, f"{far}_hip")
-            and not _seen(lm, f"{far}_knee")
-            and view_from_side_deg(lm, up) <= SIDE_ON_MAX_DEG
-        ):
-            ankle = lm[INDEX[f"{near}_ankle"], :3] if _seen(lm, f"{near}_ankle") else _joint(lm, "ankle")
-            return lm[INDEX[f"{near}_hip"], :3], lm[INDEX[f"{near}_knee"], :3], ankle
+    for near, far in (("left", "right"), ("right", "left")):
+        hip, knee = _point(lm, f"{near}_hip"), _point(lm, f"{near}_knee")
+        if hip is None or knee is None or not (_seen(lm, f"{near}_hip") and _seen(lm, f"{near}_knee")):
+            continue
+        if _seen(lm, f"{far}_hip") or _seen(lm, f"{far}_knee"):
+            continue
+        if not view_from_side_deg(lm, up) <= SIDE_ON_MAX_DEG:
+            break  # one side at most has its leg seen and the other's placed
+        ankle = _point(lm, f"{near}_ankle") if _seen(lm, f"{near}_ankle") else None
+        return hip, knee, ankle if ankle is not None else _joint(lm, "ankle")
     return _joint(lm, "hip"), _joint(lm, "knee"), _joint(lm, "ankle")
 
 

@@ -616,6 +616,10 @@ def test_side_on_the_thigh_is_the_near_legs_own_hip_to_knee(view):
     # The far hip seen: the hips' midpoint, also side-on.
     lm[INDEX["right_hip"], 3] = 0.9
     assert thigh_deg(lm) > clean.trunk_inclination_deg - clean.hip_flexion_deg + 1.0
+    # A near hip said to be seen but without a position (a CSV's empty cells) is not used.
+    lm[INDEX["right_hip"], 3] = 0.45
+    lm[INDEX["left_hip"], :3] = np.nan
+    assert frame_angles(lm, s.up_optical, clean.facing) is not None
 
 
 @pytest.mark.parametrize(("view", "begins"), [("side", "side-on"), ("oblique45", "camera 45 deg")])
