@@ -269,7 +269,9 @@ def _leg(lm: np.ndarray, up: np.ndarray) -> tuple[np.ndarray | None, np.ndarray 
     near leg alone read the hip angle 0.3 deg better on the dowel drill and the box lift but
     0.9 deg worse on the deadlift, and where a box or plate hides the far leg on some frames,
     switching legs with it made the hip angle jump between frames (fast_descent raised on up
-    to 5 clean reps).
+    to 5 clean reps). An RGB-only skeleton on the sagittal plane does not read as side-on here
+    (its pairs differ within the plane: ``view_from_side_deg``) and keeps the midpoints
+    (checked on rendered side-on clips: none of 624 frames took the near leg).
     """
     for near, far in (("left", "right"), ("right", "left")):
         hip, knee = _point(lm, f"{near}_hip"), _point(lm, f"{near}_knee")
