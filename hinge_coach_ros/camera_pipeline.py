@@ -234,9 +234,6 @@ def onto_limb_axes(
         else ("right", "left")
     )
     hip, knee, ankle = (INDEX[f"{side}_{joint}"] for joint in ("hip", "knee", "ankle"))
-    far_leg_hidden = bool(
-        (landmarks[[INDEX[f"{far}_hip"], INDEX[f"{far}_knee"]], 3] <= FALLBACK_CONFIDENCE).all()
-    )
     if not (landmarks[[hip, knee, ankle], 3] > FALLBACK_CONFIDENCE).all():
         return
     surface_z = landmarks[[hip, knee, ankle], 2] - _JOINT_DEPTH[[hip, knee, ankle]]
@@ -260,6 +257,7 @@ def onto_limb_axes(
         moved[knee] = np.mean(knee_px, axis=0)
     if (q := onto(pixels[ankle], shin)) is not None:
         moved[ankle] = q
+    far_leg_hidden = (landmarks[[INDEX[f"{far}_hip"], INDEX[f"{far}_knee"]], 3] <= FALLBACK_CONFIDENCE).all()
     if far_leg_hidden and (q := onto(pixels[hip], thigh)) is not None:
         moved[hip] = q
     fx, fy, cx, cy = k
