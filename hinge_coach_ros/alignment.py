@@ -18,7 +18,14 @@ import numpy as np
 
 from .athlete import FAULT_IDS, PRESETS
 from .dowel import NOT_SEEN, BackProfile, DowelMeter, DowelMetrics
-from .geometry import SIDE_ON_MAX_DEG, FrameAngles, facing_direction, frame_angles, view_from_side_deg
+from .geometry import (
+    METRIC_PARTS,
+    SIDE_ON_MAX_DEG,
+    FrameAngles,
+    facing_direction,
+    frame_angles,
+    view_from_side_deg,
+)
 from .landmarks import INDEX
 from .params import Value, defaults, thresholds_for
 
@@ -336,7 +343,7 @@ class FrameReport:
     person: bool
     phase: str
     rep_count: int
-    angles: FrameAngles | None
+    angles: FrameAngles | None  # measured only: NaN where drawn through a placed joint
     faults: dict[str, FaultStatus] = field(default_factory=dict)
     completed_rep: RepSummary | None = None
     dowel: DowelMetrics = NOT_SEEN  # from the back profile, median of recent frames; NaN without depth
@@ -667,7 +674,8 @@ class HingeEngine:
             and t - self._finishing["end_s"] >= LOCKOUT_HOLD_S
         ):
             completed = self._finish_rep()
-        return FrameReport(t, True, self.phase, self.rep_count, a, faults, completed, dowel, view_deg)
+        measured = a.measured()  # the report carries no guess
+        return FrameReport(t, True, self.phase, self.rep_count, measured, faults, completed, dowel, view_deg)
 
     def _gravity(self, lm: np.ndarray, floor_up: np.ndarray | None) -> np.ndarray:
         """Up from the depth floor plane (smoothed), else from the feet, else the given vector."""
@@ -764,6 +772,7 @@ class HingeEngine:
                 self._rep = {
                     "start_s": t,
                     "peak": {},
+                    "peak_seen": {},  # whether the frame that set each peak was seen
                     "faults": {},
                     "top_hip": [],
                     # The hip's recent past (standing, then the start of the descent, which is
@@ -852,9 +861,10 @@ class HingeEngine:
             if ev.raise_now:
                 rep["faults"][fault_id] = ev.severity
         self.rep_count += 1
-        peak = rep["peak"]
+        # A peak is reported, and the depth judged, only where the frame that set it was seen.
+        peak = {k: v for k, v in rep["peak"].items() if rep["peak_seen"].get(k)}
         breakdown = {f"fault:{f}": round(FAULT_PENALTY[f] * s, 1) for f, s in rep["faults"].items()}
-        if peak.get("hip", 0.0) < float(self.p["min_rep_hip_flexion_deg"]) + 10.0:
+        if peak.get("hip", math.inf) < float(self.p["min_rep_hip_flexion_deg"]) + 10.0:
             breakdown["depth"] = SHALLOW_PENALTY
         score = max(0.0, 100.0 - sum(breakdown.values()))
         return RepSummary(
@@ -880,13 +890,15 @@ class HingeEngine:
             # Unknown where the deepest frame's legs were placed, not seen.
             seen = CHECK_PARTS["hips_high"] <= a.seen
             rep["knee_at_deepest"] = a.knee_flexion_deg if seen else math.nan
-        for key, value in (
-            ("hip", a.hip_flexion_deg),
-            ("trunk", a.trunk_inclination_deg),
-            ("knee", a.knee_flexion_deg),
+        for key, metric in (
+            ("hip", "hip_flexion_deg"),
+            ("trunk", "trunk_inclination_deg"),
+            ("knee", "knee_flexion_deg"),
         ):
-            if math.isfinite(value):
-                peak[key] = max(peak.get(key, -math.inf), value)
+            value = getattr(a, metric)
+            if value > peak.get(key, -math.inf):  # NaN: never
+                peak[key] = value  # through placed joints too: the phases use it
+                rep["peak_seen"][key] = METRIC_PARTS[metric] <= a.seen
         if rep is self._finishing and CHECK_PARTS["incomplete_lockout"] <= a.seen:
             rep["top_hip"].append(self._steady_hip_deg())
         for fault_id, status in faults.items():

@@ -162,10 +162,11 @@ def analyze(
                     "index": rep.index,
                     "start_s": round(float(rep.start_s), 3),
                     "end_s": round(float(rep.end_s), 3),
+                    # null: the frame that set the peak had that angle's joints placed, not seen
                     "peak": {
-                        "hip_flexion_deg": round(rep.peak_hip_flexion_deg, 1),
-                        "trunk_inclination_deg": round(rep.peak_trunk_inclination_deg, 1),
-                        "knee_flexion_deg": round(rep.peak_knee_flexion_deg, 1),
+                        "hip_flexion_deg": _rounded(rep.peak_hip_flexion_deg),
+                        "trunk_inclination_deg": _rounded(rep.peak_trunk_inclination_deg),
+                        "knee_flexion_deg": _rounded(rep.peak_knee_flexion_deg),
                     },
                     "faults": [{"id": f, "severity": round(s, 2)} for f, s in sorted(rep.faults.items())],
                     "score": rep.score,
@@ -188,6 +189,15 @@ def analyze(
     return result
 
 
+def _rounded(value: float) -> float | None:
+    """One decimal; None (JSON null) for a value not measured."""
+    return round(value, 1) if math.isfinite(value) else None
+
+
+def _cell(value: float | None, width: int = 5) -> str:
+    return f"{value:>{width}.0f}" if value is not None else f"{'-':>{width}}"
+
+
 def format_table(result: dict) -> str:
     lines = [
         f"{'rep':>3} {'start s':>8} {'end s':>7} {'hip':>5} {'trunk':>5} {'knee':>5} {'score':>5}  faults"
@@ -196,8 +206,8 @@ def format_table(result: dict) -> str:
         p = r["peak"]
         faults = ", ".join(f"{f['id']}({f['severity']:.2f})" for f in r["faults"]) or "-"
         lines.append(
-            f"{r['index']:>3} {r['start_s']:>8.2f} {r['end_s']:>7.2f} {p['hip_flexion_deg']:>5.0f} "
-            f"{p['trunk_inclination_deg']:>5.0f} {p['knee_flexion_deg']:>5.0f} {r['score']:>5.0f}  {faults}"
+            f"{r['index']:>3} {r['start_s']:>8.2f} {r['end_s']:>7.2f} {_cell(p['hip_flexion_deg'])} "
+            f"{_cell(p['trunk_inclination_deg'])} {_cell(p['knee_flexion_deg'])} {r['score']:>5.0f}  {faults}"
         )
     lines.append(f"{result['rep_count']} reps")
     unjudged = tally(r["not_measurable"] for r in result["reps"])

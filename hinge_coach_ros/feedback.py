@@ -358,9 +358,13 @@ class PanTiltController:
 def format_rep_line(rep: RepView, led_state: str) -> str:
     faults = ", ".join(f"{f}({s:.2f})" for f, s in sorted(rep.faults.items())) or "none"
     unjudged = f" | not measurable: {', '.join(rep.not_measurable)}" if rep.not_measurable else ""
+
+    def deg(value: float) -> str:  # NaN: the joints were hidden at the peak
+        return f"{value:.0f} deg" if math.isfinite(value) else "not seen"
+
     return (
-        f"rep {rep.index}: hip {rep.peak_hip_flexion_deg:.0f} deg, "
-        f"trunk {rep.peak_trunk_inclination_deg:.0f} deg, knee {rep.peak_knee_flexion_deg:.0f} deg, "
+        f"rep {rep.index}: hip {deg(rep.peak_hip_flexion_deg)}, "
+        f"trunk {deg(rep.peak_trunk_inclination_deg)}, knee {deg(rep.peak_knee_flexion_deg)}, "
         f"{rep.duration_s:.1f} s | faults: {faults}{unjudged} | score {rep.score:.0f} | LED {led_state}"
     )
 

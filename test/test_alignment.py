@@ -10,6 +10,7 @@ import pytest
 from hinge_coach_ros.accuracy import ANGLES, NOT_YET_RELIABLE, evaluate, format_result
 from hinge_coach_ros.alignment import FAULT_PENALTY, FLOOR_PULL_CHECKS, CameraView, HingeEngine, checks_for
 from hinge_coach_ros.athlete import FAULT_IDS, PRESETS, AthleteSpec, CameraPlacement, generate
+from hinge_coach_ros.geometry import frame_angles
 from hinge_coach_ros.landmarks import INDEX
 
 
@@ -163,7 +164,7 @@ def test_short_dropout_keeps_the_rep():
 
 
 def test_a_skeleton_the_pose_model_lost_gives_no_angles_and_moves_no_reference():
-    from hinge_coach_ros.geometry import HIP_FLEXION_RANGE_DEG, frame_angles
+    from hinge_coach_ros.geometry import HIP_FLEXION_RANGE_DEG
 
     s = generate(AthleteSpec(reps=2, landmark_noise_m=0.0))
     lm = s.landmarks.copy()
@@ -253,7 +254,7 @@ def test_fixed_up_vector_is_used_when_asked():
 
 
 def test_facing_ignores_a_hidden_foot_that_the_model_guessed():
-    from hinge_coach_ros.geometry import facing_direction, frame_angles
+    from hinge_coach_ros.geometry import facing_direction
     from hinge_coach_ros.landmarks import INDEX
 
     s = generate(AthleteSpec(preset="dowel", reps=1, landmark_noise_m=0.0))
@@ -388,8 +389,6 @@ def test_a_standing_reference_needs_its_parts_seen_for_half_a_second_on_end():
     # The hips hidden while the person stands (a plate), but "seen" for 8 frames of the first
     # setup as BlazePose finds them beside it, with the ears read 5 cm forward there. Taken
     # as the head's standing reference, those frames made every rep read as head up.
-    from hinge_coach_ros.geometry import frame_angles
-
     s = generate(AthleteSpec(preset="deadlift", reps=4, seed=3, landmark_noise_m=0.0))
     forward = frame_angles(s.landmarks[0], s.up_optical).facing
     landmarks = s.landmarks.copy()
@@ -548,18 +547,53 @@ def test_knees_hidden_while_standing_do_not_read_as_the_person_gone():
     reps = reps_of(reports)
     assert [sorted(r.faults) for r in reps] == [[], ["head_up"], []]
     assert all("head_up" not in r.not_measurable for r in reps)
-    # Standing, the hip angle is read on the placed knees (the rendered athlete's are within
-    # a few degrees); the checks that read the knees wait for them to be seen.
+    # Standing, the phases read the hip angle on the placed knees (the rendered athlete's are
+    # within a few degrees); the report does not carry it (a guess), the knee-free trunk it
+    # does; the checks that read the knees wait for them to be seen.
     hips = np.array([r.angles.hip_flexion_deg for r in reports])
-    assert np.max(np.abs(hips - s.hip_flexion_deg)[standing]) < 3.0
+    assert np.isnan(hips[standing]).all()
+    assert np.max(np.abs(hips - s.hip_flexion_deg)[~standing]) < 3.0
+    guessed = [
+        frame_angles(lm, s.up_optical, r.angles.facing).hip_flexion_deg  # the engine's facing
+        for lm, r in zip(landmarks[standing], np.array(reports, dtype=object)[standing])
+    ]
+    assert np.max(np.abs(np.array(guessed) - s.hip_flexion_deg[standing])) < 3.0
+    trunk = np.array([r.angles.trunk_inclination_deg for r in reports])
+    assert np.isfinite(trunk).all()
     assert all("squat" not in r.not_measurable for r in reps)  # the knees seen in the pull
     # The lockout is judged on the hip angle at the top, where the knees were placed on every
     # frame: not measured (before, a measured descent had made the rep's lockout "measured").
     assert all("incomplete_lockout" in r.not_measurable for r in reps)
 
 
+def test_a_peak_set_on_placed_joints_is_not_reported():
+    # The knees hidden (placed) around the bottom of the middle rep only: its peak hip and knee
+    # angles were set on a guess, its trunk's on seen shoulders and hips.
+    s = generate(AthleteSpec(preset="box_lift", reps=3, seed=2, landmark_noise_m=0.0))
+    landmarks = s.landmarks.copy()
+    second = (s.times_s >= s.reps[1]["start_s"]) & (s.times_s <= s.reps[1]["end_s"])
+    deep = second & (s.hip_flexion_deg > 0.7 * s.hip_flexion_deg[second].max())
+    for side in ("left", "right"):
+        landmarks[deep, INDEX[f"{side}_knee"], :3] += np.array([0.0, 0.0, 0.3])  # a wrong guess
+        landmarks[deep, INDEX[f"{side}_knee"], 3] = 0.4
+    engine, reports = run(replace(s, landmarks=landmarks), {"exercise": "box_lift"})
+    reps = reps_of(reports)
+    assert len(reps) == 3
+    for rep in (reps[0], reps[2]):
+        k = (s.times_s >= rep.start_s) & (s.times_s <= rep.end_s)
+        assert rep.peak_hip_flexion_deg == pytest.approx(s.hip_flexion_deg[k].max(), abs=3.0)
+        assert rep.peak_knee_flexion_deg == pytest.approx(s.knee_flexion_deg[k].max(), abs=3.0)
+    assert math.isnan(reps[1].peak_hip_flexion_deg) and math.isnan(reps[1].peak_knee_flexion_deg)
+    assert reps[1].peak_trunk_inclination_deg == pytest.approx(s.trunk_inclination_deg[second].max(), abs=3.0)
+    # Not judged shallow on a depth it did not see (the guessed knees read the hip shallower).
+    assert "depth" not in reps[1].score_breakdown and reps[1].score == 100.0
+    # Frame by frame the report carries neither angle there, the phases go on through them.
+    assert all(math.isnan(r.angles.hip_flexion_deg) for r, d in zip(reports, deep) if d)
+    assert all(math.isfinite(r.angles.trunk_inclination_deg) for r, d in zip(reports, deep) if d)
+    assert {r.phase for r, d in zip(reports, deep) if d} <= {"descent", "bottom", "ascent"}
+
+
 def test_a_seen_leg_joint_is_not_averaged_with_its_guessed_twin():
-    from hinge_coach_ros.geometry import frame_angles
 
     s = generate(AthleteSpec(preset="dowel", reps=1, landmark_noise_m=0.0))
     i = int(np.argmax(s.hip_flexion_deg))
@@ -588,7 +622,6 @@ def test_a_seen_leg_joint_is_not_averaged_with_its_guessed_twin():
 
 @pytest.mark.parametrize("view", ["side", "oblique45"])
 def test_side_on_the_thigh_is_the_near_legs_own_hip_to_knee(view):
-    from hinge_coach_ros.geometry import frame_angles
 
     spec = AthleteSpec(preset="dowel", reps=1, landmark_noise_m=0.0, camera=CameraPlacement(view=view))
     s = generate(spec)

@@ -93,6 +93,38 @@ def test_synth_then_analyze_finds_the_injected_fault(tmp_path):
     assert {"squat", "no_brace", "toes"} <= set(report["checks"])
 
 
+def test_analyze_gives_no_peak_that_was_set_on_placed_joints(tmp_path):
+    from dataclasses import replace
+
+    from hinge_coach_ros.athlete import AthleteSpec, generate
+    from hinge_coach_ros.landmarks import INDEX
+    from hinge_coach_ros.session_io import write_session
+
+    s = generate(AthleteSpec(preset="box_lift", reps=3, seed=2))
+    landmarks = s.landmarks.copy()
+    second = (s.times_s >= s.reps[1]["start_s"]) & (s.times_s <= s.reps[1]["end_s"])
+    deep = second & (s.hip_flexion_deg > 0.7 * s.hip_flexion_deg[second].max())
+    for side in ("left", "right"):
+        landmarks[deep, INDEX[f"{side}_knee"], 3] = 0.4  # placed by a model, not seen
+    write_session(replace(s, landmarks=landmarks), tmp_path / "session.csv")
+    out = tmp_path / "report.json"
+    args = ["analyze", str(tmp_path / "session.csv"), "--exercise", "box_lift", "--json", str(out)]
+    analyze = run(CLI + args)
+    assert analyze.returncode == 0, analyze.stderr
+
+    def no_nan(name):
+        raise AssertionError(f"{name} in the JSON report")
+
+    report = json.loads(out.read_text(), parse_constant=no_nan)  # strict JSON: null, not NaN
+    peaks = [r["peak"] for r in report["reps"]]
+    assert len(peaks) == 3
+    assert peaks[1]["hip_flexion_deg"] is None and peaks[1]["knee_flexion_deg"] is None
+    assert peaks[1]["trunk_inclination_deg"] > 30.0
+    assert all(p["hip_flexion_deg"] > 60.0 for p in (peaks[0], peaks[2]))
+    rows = [line.split() for line in analyze.stdout.splitlines() if line.split()[:1] == ["2"]]
+    assert len(rows) == 1 and rows[0][3] == "-" and rows[0][5] == "-"  # hip, trunk, knee columns
+
+
 def test_synth_rejects_unknown_fault(tmp_path):
     result = run(CLI + ["synth", str(tmp_path), "--fault", "1:slouch:5"])
     assert_one_line_error(result, "unknown fault 'slouch'")
