@@ -228,8 +228,10 @@ class RgbdResult:
     landmark_errors: dict[str, list[np.ndarray]] = field(default_factory=dict)  # (n, 3) fwd, up, lateral
     names: list[str] = field(default_factory=list)  # the sessions, in order
     reps_counted: list[int] = field(default_factory=list)  # per session, by the engine
-    # Per session, the share of frames with a hip angle: the errors are over those (a frame
-    # without one had no person found, or a skeleton the pose model lost: ``frame_angles``).
+    # Per session, the share of frames with a hip angle (a frame without one had no person
+    # found, a skeleton the pose model lost, ``frame_angles``, or the shoulders, hips or knees
+    # placed, not seen, ``FrameAngles.measured``). Each angle's error is over the frames that
+    # gave that angle.
     measured: list[float] = field(default_factory=list)
 
     def mae(self, angle: str, which: str = "all") -> float:
@@ -390,8 +392,8 @@ def evaluate_rgbd(specs: list[AthleteSpec] | None = None) -> list[RgbdResult]:
 def format_rgbd(results: list[RgbdResult]) -> str:
     first = results[0].result
     lines = [
-        f"RGB-D sessions: {first.sessions}; angle mean absolute error, all frames (still / moving), "
-        "deg; COM offset in mm; head-neck relative to standing",
+        f"RGB-D sessions: {first.sessions}; angle mean absolute error over the frames that give it "
+        "(still / moving), deg; COM offset in mm; head-neck relative to standing",
         f"{'mode':<8} {'rep count exact':>15} {'hip lag ms':>10}  "
         + "  ".join(f"{a.replace('_deg', '').replace('_mm', ''):>20}" for a in RGBD_ANGLES),
     ]
@@ -407,7 +409,7 @@ def format_rgbd(results: list[RgbdResult]) -> str:
         f"per session, {modes}:",
         f"  {'session':<30} "
         + "  ".join(f"{a.split('_')[0]:>15}" for a in RGBD_ANGLES)
-        + "  reps counted  frames measured %",
+        + "  reps counted  % frames with hip",
     ]
     for k, name in enumerate(results[0].names):
         cells = [
