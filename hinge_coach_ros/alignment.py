@@ -161,25 +161,27 @@ def fault_table() -> str:
     return "\n".join(rows) + "\n"
 
 
-# The body parts each skeleton check reads. On a frame where one of them was placed by
-# BlazePose's model rather than seen (side-on to a deadlift the near plate hides the knees
-# and, at the top, the hips), the check is not measured there: never judged on a guess.
-_HIP_ANGLE = frozenset({"shoulder", "hip", "knee"})
-_LEGS = _HIP_ANGLE | {"ankle"}
+# The body parts each skeleton check reads: those of the metrics it judges
+# (``geometry.METRIC_PARTS``). On a frame where one of them was placed by BlazePose's model
+# rather than seen (side-on to a deadlift the near plate hides the knees and, at the top, the
+# hips), the check is not measured there: never judged on a guess.
+_HIP_ANGLE = METRIC_PARTS["hip_flexion_deg"]
+_LEGS = _HIP_ANGLE | METRIC_PARTS["knee_flexion_deg"]
+_BACK = frozenset({"shoulder", "hip"})  # the back-surface profile is cut between them
 CHECK_PARTS: dict[str, frozenset[str]] = {
     "squat": _LEGS,
     "hips_high": _LEGS,
-    "toes": _LEGS | {"heel", "foot_index"},  # the centre of mass over mid-foot
-    "heels": _LEGS | {"heel", "foot_index"},
-    "hips_rise_first": frozenset({"shoulder", "hip", "heel", "foot_index"}),  # heights over mid-foot
-    "banana_back": frozenset({"shoulder", "hip"}),
+    "toes": METRIC_PARTS["com_offset_mm"],  # the centre of mass over mid-foot
+    "heels": METRIC_PARTS["com_offset_mm"],
+    # The heights of the hips and shoulders over mid-foot.
+    "hips_rise_first": METRIC_PARTS["hip_height_m"] | METRIC_PARTS["shoulder_height_m"],
+    "banana_back": METRIC_PARTS["trunk_near_side_deg"],
     "incomplete_lockout": _HIP_ANGLE,
     "fast_descent": _HIP_ANGLE,  # the descent's time on the frames seen, if most of them were
-    "head_up": frozenset({"ear", "shoulder", "hip"}),
-    "head_down": frozenset({"ear", "shoulder", "hip"}),
-    # The back-surface profile is cut between the shoulders and the hips.
-    "rounded_back": frozenset({"shoulder", "hip"}),
-    "no_brace": frozenset({"shoulder", "hip"}),
+    "head_up": METRIC_PARTS["head_neck_deg"],
+    "head_down": METRIC_PARTS["head_neck_deg"],
+    "rounded_back": _BACK,
+    "no_brace": _BACK,
 }
 # Checks of a pull from the floor only: the dowel drill has no load to break off the floor,
 # so it has no hips-first or stiff-legged start to judge. An exercise without them neither
