@@ -122,7 +122,8 @@ def test_analyze_gives_no_peak_that_was_set_on_placed_joints(tmp_path):
     assert peaks[1]["trunk_inclination_deg"] > 30.0
     assert all(p["hip_flexion_deg"] > 60.0 for p in (peaks[0], peaks[2]))
     rows = [line.split() for line in analyze.stdout.splitlines() if line.split()[:1] == ["2"]]
-    assert len(rows) == 1 and rows[0][3] == "-" and rows[0][5] == "-"  # hip, trunk, knee columns
+    # Columns: rep, start, end, hip, trunk, knee. The trunk's peak was seen.
+    assert len(rows) == 1 and rows[0][3] == "-" and rows[0][4] != "-" and rows[0][5] == "-"
 
 
 def test_synth_rejects_unknown_fault(tmp_path):
