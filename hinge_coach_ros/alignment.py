@@ -4,7 +4,8 @@ ROS-free. ``HingeEngine.update`` takes one skeleton frame at a time (time in
 seconds, BlazePose landmarks in a metric frame) and returns a
 ``FrameReport``; when a rep is finished the report carries its
 ``RepSummary``. A rep is finished a short hold after lockout, so that the
-lockout itself (banana back, incomplete lockout) is judged as part of it.
+lockout itself (banana back, incomplete lockout) is judged as part of it;
+``HingeEngine.finish`` finishes one still in its hold when the stream ends.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from .geometry import (
     view_from_side_deg,
 )
 from .landmarks import INDEX
-from .params import Value, defaults, thresholds_for
+from .params import MIN_UP_NORM, Value, defaults, patient_thresholds, thresholds_for
 
 PHASES = ("setup", "descent", "bottom", "ascent", "lockout")
 NO_PERSON = "no_person"
@@ -569,7 +570,8 @@ def _below(value: float, limit: float, margin: float, span: float) -> Evaluation
 class HingeEngine:
     def __init__(self, params: dict[str, Value] | None = None) -> None:
         self.p: dict[str, Value] = {**defaults("alignment_node"), **(params or {})}
-        self.thresholds = thresholds_for(str(self.p["exercise"]), str(self.p["patient_profile"]))
+        self._patient_thresholds = patient_thresholds(str(self.p["patient_profile"]))
+        self.thresholds = thresholds_for(str(self.p["exercise"]), self._patient_thresholds)
         fallback = np.asarray(self.p["up_vector"], dtype=float)
         self.fixed_up = fallback / np.linalg.norm(fallback)
         self.up = UpFromFeet(fallback) if self.p["up_source"] != "fixed" else None
@@ -609,12 +611,16 @@ class HingeEngine:
 
     def set_params(self, params: dict[str, Value]) -> None:
         """Apply validated parameter changes at run time."""
+        if "patient_profile" in params:
+            # Read when it is set (and checked), first: a file that cannot be read changes
+            # nothing, and one removed later does not block a change of the exercise.
+            self._patient_thresholds = patient_thresholds(str(params["patient_profile"]))
         self.p.update(params)
         if "exercise" in params:
             for fault_id in set(FAULT_IDS) - set(self.exercise_checks):
                 self.checks[fault_id].reset()  # not judged from now on: none may stay raised
         if "exercise" in params or "patient_profile" in params:
-            self.thresholds = thresholds_for(str(self.p["exercise"]), str(self.p["patient_profile"]))
+            self.thresholds = thresholds_for(str(self.p["exercise"]), self._patient_thresholds)
         fallback = np.asarray(self.p["up_vector"], dtype=float)
         self.fixed_up = fallback / np.linalg.norm(fallback)
         if "up_source" in params or "up_vector" in params:
@@ -634,6 +640,18 @@ class HingeEngine:
         lm = np.asarray(landmarks, dtype=float)
         if lm.shape != (33, 4):
             raise ValueError(f"landmarks must be (33, 4), got {lm.shape}")
+        left = None
+        timeout_s = float(self.p["person_timeout_s"])
+        if self._last_seen_s is not None and self._last_seen_s - timeout_s <= t < self._last_seen_s:
+            # Older than a frame already used, but by less than the timeout: delivered late
+            # (out of order). Not used: the rep goes on from the frames in their order.
+            return FrameReport(t, True, self.phase, self.rep_count, None, self._unmeasured(), None)
+        if self._last_seen_s is not None and abs(t - self._last_seen_s) > timeout_s:
+            # Nobody seen for longer than the timeout, though no frame came in between (the
+            # camera stalled); or the clock went back further than that (a recording started
+            # again): this frame starts afresh, as when the person left, not inside a rep of
+            # another time.
+            left = self._person_left()
         up = self._gravity(lm, floor_up)
         turns = self.facing.turns
         a = frame_angles(lm, up, self.facing.update(t, facing_direction(lm, up)))
@@ -643,7 +661,7 @@ class HingeEngine:
             for values in self._baseline.values():
                 values.clear()
         if a is None or not math.isfinite(a.hip_flexion_deg):
-            return self._no_person(t)
+            return self._no_person(t, left)
         self._last_seen_s = t
         hip = a.hip_flexion_deg
         if self._prev is not None and t > self._prev[0]:
@@ -665,7 +683,7 @@ class HingeEngine:
         self._spine_bend_deg = dowel.spine_bend_deg if side_on else math.nan
         self._lumbar_hollow_mm = 1000.0 * dowel.lumbar_hollow_m if side_on else math.nan
         self._track_standing(t, a)
-        completed = self._step_phase(t, a)
+        completed = self._step_phase(t, a) or left  # none after a reset: no rep is open then
         faults, judged = self._check_faults(t, a)
         for target in (self._rep, self._finishing):
             if target is not None:
@@ -683,36 +701,54 @@ class HingeEngine:
         """Up from the depth floor plane (smoothed), else from the feet, else the given vector."""
         if self.p["up_source"] == "fixed":
             return self.fixed_up
-        if floor_up is not None and np.isfinite(floor_up).all():
+        norm = math.nan if floor_up is None else float(np.linalg.norm(floor_up))
+        # A failed fit (NaN, or a zero vector) has no direction: the average keeps its own.
+        if math.isfinite(norm) and norm >= MIN_UP_NORM:
+            unit = np.asarray(floor_up, dtype=float) / norm  # a new array: the caller's stays as it is
             # The floor does not move: a slow average removes the fit's frame-to-frame noise.
-            self._floor_up = floor_up if self._floor_up is None else 0.9 * self._floor_up + 0.1 * floor_up
-            self._floor_up /= np.linalg.norm(self._floor_up)
+            if self._floor_up is None:
+                self._floor_up = unit
+            else:
+                blended = 0.9 * self._floor_up + 0.1 * unit
+                self._floor_up = blended / np.linalg.norm(blended)
         if self._floor_up is not None and self.p["up_source"] == "floor":
             return self._floor_up
         return self.up.update(lm) if self.up is not None else self.fixed_up
 
-    def _no_person(self, t: float) -> FrameReport:
-        completed = None
-        if self._last_seen_s is None or t - self._last_seen_s > float(self.p["person_timeout_s"]):
-            # The person left: finish a rep that already stood tall, drop one in progress.
-            completed = self._finish_rep() if self._finishing is not None else None
-            self._rep = None
-            self.phase = "setup"
-            self._prev = None
-            self._going_down_frames = 0
-            self._recent_hip.clear()
-            self.facing.reset()
-            self.camera_view.clear()
-            self._standing_hip_deg = math.inf
-            for values in self._baseline.values():
-                values.clear()
-            self._standing_since = None
-            self._parts_seen_since.clear()
-            self._dowel.reset()
-            for check in self.checks.values():
-                check.reset()
+    def _no_person(self, t: float, completed: RepSummary | None) -> FrameReport:
+        """A frame without a usable skeleton; ``completed``: the rep that update's reset finished."""
+        if self._last_seen_s is None:
+            # Nobody seen since the person left (``update``), or yet: nothing of these frames is kept.
+            self._person_left()
             return FrameReport(t, False, NO_PERSON, self.rep_count, None, self._unmeasured(), completed)
         return FrameReport(t, True, self.phase, self.rep_count, None, self._unmeasured(), completed)
+
+    def _person_left(self) -> RepSummary | None:
+        """The person left: finish a rep that already stood tall (returned), drop one in progress,
+        and forget the standing baselines; the next frame with a person starts afresh."""
+        completed = self._finish_rep() if self._finishing is not None else None
+        self._last_seen_s = None
+        self._rep = None
+        self.phase = "setup"
+        self._prev = None
+        self._going_down_frames = 0
+        self._recent_hip.clear()
+        self.facing.reset()
+        self.camera_view.clear()
+        self._standing_hip_deg = math.inf
+        for values in self._baseline.values():
+            values.clear()
+        self._standing_since = None
+        self._parts_seen_since.clear()
+        self._dowel.reset()
+        for check in self.checks.values():
+            check.reset()
+        return completed
+
+    def finish(self) -> RepSummary | None:
+        """The stream has ended: as when the person leaves, a rep in its lockout hold is
+        finished and returned (a clip may end before the hold does), one in progress dropped."""
+        return self._person_left()
 
     def _track_standing(self, t: float, a: FrameAngles) -> None:
         """Baselines of the person's own standing posture: hip flexion, head carriage, trunk.

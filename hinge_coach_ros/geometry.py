@@ -116,7 +116,7 @@ SEGMENTS: tuple[tuple[str, str, float, float, int], ...] = (
 
 def _point(lm: np.ndarray, name: str) -> np.ndarray | None:
     row = lm[INDEX[name]]
-    if row[3] < MIN_CONFIDENCE or not np.isfinite(row[:3]).all():
+    if not row[3] >= MIN_CONFIDENCE or not np.isfinite(row[:3]).all():  # a NaN confidence: missing
         return None
     return row[:3]
 
@@ -200,6 +200,11 @@ def _signed_from_vertical(v: np.ndarray, up: np.ndarray, facing: np.ndarray) -> 
 # read 150 deg deeper than it was.
 HIP_FLEXION_RANGE_DEG = (-45.0, 150.0)
 KNEE_FLEXION_RANGE_DEG = (-25.0, 165.0)
+# A trunk (hip to shoulder) or thigh (hip to knee) shorter than this is no body: an adult's
+# are 40-55 cm. A driver's empty frame (every landmark at the origin, confidence 0) has its
+# joints placed on one point, and its zero-length segments read as standing tall: three such
+# frames mid-rep split a dowel drill's rep in two.
+MIN_SEGMENT_M = 0.05
 
 
 def _within(value: float, limits: tuple[float, float]) -> bool:
@@ -248,10 +253,10 @@ def facing_direction(lm: np.ndarray, up: np.ndarray) -> np.ndarray | None:
         if heel is not None and toe is not None:
             confidence = min(lm[INDEX[f"{side}_heel"], 3], lm[INDEX[f"{side}_foot_index"], 3])
             feet.append((confidence, toe - heel))
-    if feet:
-        best = max(c for c, _ in feet)
-        v = sum(v for c, v in feet if c >= FOOT_CONFIDENCE_RATIO * best)
-        return _horizontal_unit(v, up)
+    best = max((c for c, _ in feet), default=math.nan)
+    chosen = [v for c, v in feet if c >= FOOT_CONFIDENCE_RATIO * best]
+    if chosen:
+        return _horizontal_unit(np.sum(chosen, axis=0), up)
     nose, ear = _point(lm, "nose"), _mid(lm, "ear")
     if nose is None or ear is None:
         return None
@@ -315,8 +320,9 @@ def _leg(lm: np.ndarray, up: np.ndarray) -> tuple[np.ndarray | None, np.ndarray 
 
 
 def frame_angles(lm: np.ndarray, up: np.ndarray, facing: np.ndarray | None = None) -> FrameAngles | None:
-    """Metrics of one frame, or None when the trunk and thighs are not there (not even placed),
-    or when the hip or knee angle lies beyond what a person can take (``HIP_FLEXION_RANGE_DEG``).
+    """Metrics of one frame, or None when the trunk and thighs are not there (not even placed, or
+    placed shorter than a body's: ``MIN_SEGMENT_M``), or when the hip or knee angle lies beyond
+    what a person can take (``HIP_FLEXION_RANGE_DEG``).
 
     ``facing``: the way the person faces, if known better than from this frame's
     feet (the engine holds it steady over frames); None: from this frame.
@@ -325,6 +331,8 @@ def frame_angles(lm: np.ndarray, up: np.ndarray, facing: np.ndarray | None = Non
     leg_hip, knee, ankle = _leg(lm, up)
     facing = facing_direction(lm, up) if facing is None else _horizontal_unit(facing, up)
     if shoulder is None or hip is None or leg_hip is None or knee is None or facing is None:
+        return None
+    if min(np.linalg.norm(shoulder - hip), np.linalg.norm(leg_hip - knee)) < MIN_SEGMENT_M:
         return None
     trunk_deg = _signed_from_vertical(shoulder - hip, up, facing)
     thigh_deg = _signed_from_vertical(leg_hip - knee, up, facing)

@@ -873,3 +873,123 @@ def test_posture_baselines_taken_before_the_facing_settled_are_dropped():
     reps = reps_of(reports)
     assert len(reps) == 2
     assert not any(f in r.faults for r in reps for f in ("head_up", "head_down", "banana_back"))
+
+
+def test_a_nan_confidence_is_a_missing_landmark():
+    from hinge_coach_ros.geometry import facing_direction
+
+    s = generate(AthleteSpec(preset="dowel", reps=1, landmark_noise_m=0.0))
+    lm, missing = s.landmarks[40].copy(), s.landmarks[40].copy()
+    lm[INDEX["left_heel"], 3] = np.nan
+    missing[INDEX["left_heel"], 3] = 0.0
+    up = s.up_optical
+    np.testing.assert_array_equal(facing_direction(lm, up), facing_direction(missing, up))
+    reports = []
+    for frame in (lm, missing):
+        engine = HingeEngine()
+        for t, f in zip(s.times_s[:40], s.landmarks[:40]):
+            engine.update(float(t), f)
+        reports.append(engine.update(float(s.times_s[40]), frame))
+    assert reports[0].person and reports[0].angles.hip_flexion_deg == reports[1].angles.hip_flexion_deg
+
+
+def test_a_failed_floor_fit_is_skipped_not_kept():
+    s = generate(AthleteSpec(preset="dowel", reps=3))
+    floor = [s.up_optical.copy() for _ in s.times_s]
+    floor[0] = np.zeros(3)  # the depth floor fit's first message: no plane found
+    engine = HingeEngine()
+    reports = [engine.update(float(t), f, floor_up=u) for t, f, u in zip(s.times_s, s.landmarks, floor)]
+    assert all(r.person for r in reports) and engine.rep_count == 3
+    np.testing.assert_allclose(engine._floor_up, s.up_optical, atol=1e-12)
+
+
+def test_the_floor_up_vector_is_normalised_in_a_copy_of_any_numeric_array():
+    s = generate(AthleteSpec(preset="dowel", reps=1))
+    given = np.array([0.0, -2.0, 0.0])
+    engine = HingeEngine()
+    engine.update(0.0, s.landmarks[0], floor_up=given)
+    engine.update(1 / 30, s.landmarks[1], floor_up=np.array([0.0, -1.0, 0.0]))
+    np.testing.assert_array_equal(given, [0.0, -2.0, 0.0])  # the caller's array is left as it was
+    np.testing.assert_array_equal(engine._floor_up, [0.0, -1.0, 0.0])
+    engine = HingeEngine()
+    engine.update(0.0, s.landmarks[0], floor_up=np.array([0, -1, 0]))  # integers
+    np.testing.assert_array_equal(engine._floor_up, [0.0, -1.0, 0.0])
+    # Each fit has the same weight in the average, whatever its length.
+    engine.update(1 / 30, s.landmarks[1], floor_up=np.array([1000.0, 0.0, 0.0]))
+    np.testing.assert_allclose(engine._floor_up, np.array([0.1, -0.9, 0.0]) / math.hypot(0.1, 0.9))
+
+
+def test_a_clock_stepping_back_mid_rep_starts_afresh():
+    s = generate(AthleteSpec(preset="dowel", reps=3))
+    reference = reps_of(run(s)[1])
+    mid = int(np.searchsorted(s.times_s, 2.5))  # rep 1, near its bottom
+    back = s.times_s.copy()
+    back[mid:] -= 5.0  # a recording started again, or the clock was stepped
+    engine, reports = run(replace(s, times_s=back))
+    reps = reps_of(reports)
+    # Rep 1 is dropped (not closed with a negative duration and an incomplete lockout); the
+    # others are as they were, 5 s earlier.
+    assert engine.rep_count == 2 and all(r.duration_s > 0 and not r.faults for r in reps)
+    assert [r.start_s for r in reps] == pytest.approx([r.start_s - 5.0 for r in reference[1:]], abs=1e-9)
+    same = s.times_s.copy()
+    same[mid : mid + 5] = same[mid]  # a stamp repeated is no step back
+    assert [r.start_s for r in reps_of(run(replace(s, times_s=same))[1])] == [r.start_s for r in reference]
+    # A frame delivered late (after the next one: out of order) is not used; the rep goes on.
+    late = np.arange(len(s.times_s))
+    late[mid], late[mid + 1] = mid + 1, mid
+    engine, reports = run(replace(s, times_s=s.times_s[late], landmarks=s.landmarks[late]))
+    assert reports[mid].angles is not None and reports[mid + 1].angles is None
+    assert reports[mid + 1].phase == reports[mid].phase != "setup"
+    assert [(r.start_s, r.faults) for r in reps_of(reports)] == [(r.start_s, r.faults) for r in reference]
+
+
+def test_a_gap_without_frames_longer_than_the_person_timeout_drops_the_rep():
+    s = generate(AthleteSpec(preset="dowel", reps=3))
+    reference = reps_of(run(s)[1])
+    mid = int(np.searchsorted(s.times_s, 2.5))  # rep 1, near its bottom
+
+    def after_gap(gap_s):  # the camera stalled: no frame at all, not frames without a person
+        times = s.times_s.copy()
+        times[mid:] += gap_s
+        engine, reports = run(replace(s, times_s=times))
+        return engine.rep_count, [(r.start_s, r.end_s) for r in reps_of(reports)]
+
+    count, reps = after_gap(10.0)
+    assert count == 2  # rep 1 dropped, not closed 10 s later
+    assert reps == pytest.approx([(r.start_s + 10.0, r.end_s + 10.0) for r in reference[1:]])
+    count, reps = after_gap(0.7)  # within person_timeout_s: rep 1 kept
+    assert count == 3 and reps[0] == pytest.approx((reference[0].start_s, reference[0].end_s + 0.7))
+
+
+def test_an_all_zero_skeleton_is_nobody_not_a_person_standing_tall():
+    s = generate(AthleteSpec(preset="dowel", reps=3))
+    reference = reps_of(run(s)[1])
+    empty = np.zeros((33, 4))  # a driver's empty frame: every landmark at the origin, confidence 0
+    assert frame_angles(empty, s.up_optical) is None
+    lm = s.landmarks.copy()
+    mid = int(np.searchsorted(s.times_s, 2.5))
+    lm[mid : mid + 3] = empty
+    engine, reports = run(replace(s, landmarks=lm))
+    assert all(r.person and r.angles is None for r in reports[mid : mid + 3])  # within the timeout
+    reps = reps_of(reports)
+    assert engine.rep_count == 3  # not rep 1 split in two at the empty frames
+    assert [(r.start_s, r.end_s) for r in reps] == [(r.start_s, r.end_s) for r in reference]
+
+
+def test_finish_closes_a_rep_in_its_lockout_hold_when_the_stream_ends():
+    s = generate(AthleteSpec(preset="dowel", reps=3))
+    full = reps_of(run(s)[1])
+    lockout_3 = np.nonzero((s.rep_index == 3) & (np.array(s.phase) == "lockout"))[0]
+    cut = lockout_3[2]  # the clip ends 0.07 s after rep 3 stood tall, before its hold is over
+    engine = HingeEngine()
+    reps = reps_of([engine.update(float(t), f) for t, f in zip(s.times_s[:cut], s.landmarks[:cut])])
+    assert len(reps) == 2
+    last = engine.finish()
+    assert last is not None and engine.rep_count == 3
+    assert (last.index, last.start_s, last.end_s, last.score) == (3, full[2].start_s, full[2].end_s, 100.0)
+    assert engine.finish() is None  # nothing left open
+    engine = HingeEngine()
+    mid = int(np.searchsorted(s.times_s, 2.5))
+    for t, f in zip(s.times_s[:mid], s.landmarks[:mid]):
+        engine.update(float(t), f)
+    assert engine.finish() is None and engine.rep_count == 0  # a rep in progress is dropped
