@@ -236,13 +236,14 @@ def lift_landmarks(
     if not 0 <= window_radius_px <= 50:
         raise ValueError("window_radius_px must be in [0, 50]")
     _check_depth_range(min_depth_m, max_depth_m)
+    msk = _mask(mask, arr.shape)
+    if arr.size == 0:  # no pixel to index: no landmark has depth (the C++ finds none either)
+        return np.full((len(uv), 3), np.nan), np.zeros(len(uv), dtype=np.int32)
     u, v = uv[:, 0], uv[:, 1]
     finite = np.isfinite(u) & np.isfinite(v)
     cu = np.floor(np.where(finite, u, -1e9) + 0.5)
     cv = np.floor(np.where(finite, v, -1e9) + 0.5)
-    median, count = _window_median(
-        arr, scale, _mask(mask, arr.shape), cu, cv, window_radius_px, min_depth_m, max_depth_m
-    )
+    median, count = _window_median(arr, scale, msk, cu, cv, window_radius_px, min_depth_m, max_depth_m)
     x, y = _pixel_ray(intr, dist, u, v)
     points = np.stack([x * median, y * median, median], axis=1)
     points[count == 0] = np.nan
@@ -489,6 +490,8 @@ def back_profile(
     su = axis[j, 0] + t * (axis[j + 1, 0] - axis[j, 0])
     sv = axis[j, 1] + t * (axis[j + 1, 1] - axis[j, 1])
     station_uv[:, 0], station_uv[:, 1] = su, sv
+    if arr.size == 0:  # no pixel to scan: the stations stand, no edge is found (as in the C++)
+        return nothing
 
     h, w = arr.shape
     steps = np.arange(max_scan_px, dtype=float)
@@ -564,8 +567,8 @@ def limb_sections(
     h, w = arr.shape
     n = len(centres)
     ends = np.tile([-0.5, 0.5], (n, 1))
-    if n == 0:
-        return np.full(0, np.nan), ends, np.zeros(0, dtype=bool)
+    if n == 0 or arr.size == 0:  # no section, or no pixel to index: no reference, nothing clean
+        return np.full(n, np.nan), ends, np.zeros(n, dtype=bool)
     with np.errstate(invalid="ignore"):
         cu, cv = np.floor(centres[:, 0] + 0.5), np.floor(centres[:, 1] + 0.5)
         inside = np.isfinite(cu) & np.isfinite(cv) & (cu >= 2) & (cu <= w - 3) & (cv >= 2) & (cv <= h - 3)

@@ -55,6 +55,22 @@ def skeleton_to_cloud(landmarks: np.ndarray, header: Header) -> PointCloud2:
     return msg
 
 
+def _check_field_layout(msg: PointCloud2, dtype: np.dtype, what: str) -> None:
+    """Each field of ``dtype`` a little-endian FLOAT32 at its offset there: the names alone
+    do not say where the bytes are, and a cloud laid out otherwise would decode as garbage."""
+    if msg.is_bigendian:
+        raise MessageError(f"{what} must be little-endian (is_bigendian false)")
+    for field in msg.fields:
+        if field.name not in dtype.names:
+            continue
+        offset = dtype.fields[field.name][1]
+        if field.offset != offset or field.datatype != PointField.FLOAT32:
+            raise MessageError(
+                f"{what} field {field.name!r} must be FLOAT32 ({PointField.FLOAT32}) at offset {offset}, "
+                f"got datatype {field.datatype} at offset {field.offset}"
+            )
+
+
 def cloud_to_skeleton(msg: PointCloud2) -> np.ndarray:
     names = [f.name for f in msg.fields]
     if names[:4] != list(SKELETON_FIELDS) or msg.width * msg.height != NUM_LANDMARKS:
@@ -64,6 +80,7 @@ def cloud_to_skeleton(msg: PointCloud2) -> np.ndarray:
         )
     if msg.point_step != _POINT_DTYPE.itemsize or len(msg.data) != NUM_LANDMARKS * msg.point_step:
         raise MessageError("skeleton cloud has an unexpected point layout")
+    _check_field_layout(msg, _POINT_DTYPE, "skeleton cloud")
     points = np.frombuffer(bytes(msg.data), dtype=_POINT_DTYPE)
     return np.stack([points[f].astype(float) for f in SKELETON_FIELDS], axis=1)
 
@@ -94,6 +111,7 @@ def cloud_to_back_profile(msg: PointCloud2) -> BackProfile:
         raise MessageError(f"back profile cloud must have fields {BACK_FIELDS}")
     if len(msg.data) != msg.width * msg.height * msg.point_step:
         raise MessageError("back profile cloud has an unexpected size")
+    _check_field_layout(msg, _BACK_DTYPE, "back profile cloud")
     points = np.frombuffer(bytes(msg.data), dtype=_BACK_DTYPE)
     xyz = np.stack([points[f].astype(float) for f in ("x", "y", "z")], axis=1)
     from_depth = bool(len(points) == 0 or points["from_depth"][0] > 0.5)

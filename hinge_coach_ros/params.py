@@ -7,6 +7,7 @@ README table is generated from it. Nothing else lists parameters.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,9 @@ import yaml
 from .athlete import PRESETS
 
 Value = bool | int | float | str | list[float]
+
+# An up vector shorter than this has no direction (a zero up_vector, or a failed floor fit).
+MIN_UP_NORM = 1e-6
 
 
 class ParameterError(ValueError):
@@ -68,6 +72,8 @@ class Param:
             if kind == "int" and not float(value).is_integer():
                 raise wrong
             number: int | float = int(value) if kind == "int" else float(value)
+            if not math.isfinite(number):  # NaN passes any range check
+                raise wrong
             if (self.min is not None and number < self.min) or (self.max is not None and number > self.max):
                 raise wrong
             return number
@@ -243,7 +249,9 @@ ALIGNMENT_NODE: tuple[Param, ...] = (
         "bottom_speed_dps",
         25.0,
         "Hip flexion speed below which the movement has stopped (bottom, or the top of an "
-        "incomplete lockout).",
+        "incomplete lockout). Reps must move faster: for slow-tempo work (an ascent over about 4 s) "
+        "lower it, or the top of a slow ascent reads as stopped short of lockout (at 10, the "
+        "synthetic athlete's 4.8 s ascents read clean; at 25, 2 of 4 incomplete).",
         min=1.0,
         max=200.0,
     ),
@@ -425,25 +433,61 @@ EXERCISE_PROFILES: dict[str, dict[str, float]] = {
 }
 
 
-def thresholds_for(exercise: str, patient_profile: str = "") -> dict[str, float]:
-    """Effective thresholds: defaults, then the exercise profile, then the patient's file."""
+def thresholds_for(exercise: str, patient: dict[str, float] | None = None) -> dict[str, float]:
+    """Effective thresholds: defaults, then the exercise profile, then the patient's overrides
+    (``patient_thresholds``)."""
     values = {t.name: float(t.default) for t in THRESHOLDS}
     values.update(EXERCISE_PROFILES[exercise])
-    if patient_profile:
-        values.update(load_patient_profile(Path(patient_profile)))
+    values.update(patient or {})
     return values
+
+
+def patient_thresholds(patient_profile: str) -> dict[str, float]:
+    """The threshold overrides of a ``patient_profile`` parameter: its file's, none when it is empty."""
+    return load_patient_profile(Path(patient_profile)) if patient_profile else {}
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping: PyYAML keeps the last
+    silently, and a clinician's second ``head_up_deg`` line would undo the first unseen."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        own_keys = [key for key, _ in node.value if key.tag != "tag:yaml.org,2002:merge"]
+        mapping = super().construct_mapping(node, deep=deep)  # refuses unhashable keys
+        seen: set[Any] = set()
+        for key_node in own_keys:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping",
+                    node.start_mark,
+                    f"found duplicate key {key!r}",
+                    key_node.start_mark,
+                )
+            seen.add(key)
+        return mapping
+
+
+def _load_yaml_mapping(path: Path, what: str, mapping_of: str, hint: str) -> dict[Any, Any]:
+    """A YAML file's top-level mapping (an empty file: none); ParameterError naming the file."""
+    if not path.is_file():
+        raise ParameterError(f"{what} {path} not found: {hint}")
+    try:
+        # From bytes: YAML reads them as UTF-8 (or UTF-16 with a BOM) and reports any other
+        # encoding as a YAML error.
+        data = yaml.load(path.read_bytes(), Loader=_UniqueKeyLoader)
+    except yaml.YAMLError as exc:
+        raise ParameterError(f"{what} {path} is not valid YAML: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ParameterError(f"{what} {path} must be a mapping of {mapping_of}")
+    return data
 
 
 def load_patient_profile(path: Path) -> dict[str, float]:
     """A clinician's YAML of threshold overrides (``name: value``); every key and value checked."""
-    if not path.is_file():
-        raise ParameterError(f"patient profile {path} not found: pass an existing YAML file")
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ParameterError(f"patient profile {path} is not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise ParameterError(f"patient profile {path} must be a mapping of threshold: value")
+    data = _load_yaml_mapping(path, "patient profile", "threshold: value", "pass an existing YAML file")
     known = {t.name: t for t in THRESHOLDS}
     out = {}
     for key, value in data.items():
@@ -621,6 +665,55 @@ SCHEMA: dict[str, tuple[Param, ...]] = {
 }
 
 
+# The parameters each node applies while running (``ros2 param set``); None: all of them. Every
+# other one is read at start-up (it picks or opens the camera source, a device, a file or a
+# process, builds the pose pipeline or sets up the log) and is declared read-only, so a change
+# is refused rather than accepted and never applied: it takes effect on restart. The feedback
+# node's led_brightness is one of those: the LED drivers skip a state they have shown, so a new
+# brightness would only appear at the next colour change.
+LIVE_PARAMS: dict[str, frozenset[str] | None] = {
+    "camera_node": frozenset({"images_rate_hz"}),
+    "alignment_node": None,
+    "feedback_node": frozenset(
+        {
+            "pan_min_deg",
+            "pan_max_deg",
+            "tilt_min_deg",
+            "tilt_max_deg",
+            "home_pan_deg",
+            "home_tilt_deg",
+            "max_speed_dps",
+            "dead_band_deg",
+            "max_accel_dps2",
+            "pan_servo_zero_deg",
+            "pan_servo_reversed",
+            "tilt_servo_zero_deg",
+            "tilt_servo_reversed",
+            "cue_min_dwell_s",
+            "good_rep_hold_s",
+            "cue_cooldown_s",
+            "escalate_after_reps",
+            "praise_streak_reps",
+            "language",
+            "cue_file",
+            "control_rate_hz",
+            "display_rate_hz",
+            "mount_position_m",
+            "mount_yaw_deg",
+            "stale_timeout_s",
+            "display_width_px",
+            "display_height_px",
+        }
+    ),
+}
+
+
+def is_live(node: str, name: str) -> bool:
+    """Whether ``node`` applies a change of ``name`` while running (LIVE_PARAMS)."""
+    live = LIVE_PARAMS[node]
+    return live is None or name in live
+
+
 def spec(node: str, name: str) -> Param:
     for p in SCHEMA[node]:
         if p.name == name:
@@ -634,11 +727,18 @@ def defaults(node: str) -> dict[str, Value]:
     return {p.name: p.default for p in SCHEMA[node]}
 
 
-def validate(node: str, values: dict[str, Any]) -> dict[str, Value]:
-    """Check a set of values for one node; returns them converted to their types."""
+def validate(node: str, values: dict[str, Any], current: dict[str, Value] | None = None) -> dict[str, Value]:
+    """Check a set of values for one node; returns them converted to their types.
+
+    ``current``: the node's values now (checked when they were set), for a change at run time:
+    ``values`` are checked with them. The patient profile's file is read only when it is among
+    ``values``: one removed since it was set must not refuse every other change.
+    """
     checked = {name: spec(node, name).check(node, value) for name, value in values.items()}
-    merged = {**defaults(node), **checked}
+    merged = {**defaults(node), **(current or {}), **checked}
     _check_relations(node, merged)
+    if node == "alignment_node" and "patient_profile" in checked:
+        patient_thresholds(str(checked["patient_profile"]))
     return checked
 
 
@@ -647,8 +747,10 @@ def _check_relations(node: str, v: dict[str, Value]) -> None:
     if node == "alignment_node":
         if not v["lockout_hip_flexion_deg"] < v["min_rep_hip_flexion_deg"]:
             raise ParameterError("alignment_node: need lockout_hip_flexion_deg < min_rep_hip_flexion_deg")
-        if v["patient_profile"]:
-            load_patient_profile(Path(str(v["patient_profile"])))
+        if math.hypot(*v["up_vector"]) < MIN_UP_NORM:
+            raise ParameterError(
+                f"alignment_node.up_vector = {v['up_vector']!r} is invalid: expected a direction (not zero)"
+            )
     if node == "feedback_node":
         if not v["pan_min_deg"] <= v["home_pan_deg"] <= v["pan_max_deg"]:
             raise ParameterError("feedback_node.home_pan_deg must lie within [pan_min_deg, pan_max_deg]")
@@ -670,13 +772,9 @@ def _check_relations(node: str, v: dict[str, Value]) -> None:
 
 def load_params_file(path: Path) -> dict[str, dict[str, Value]]:
     """Read a ROS 2 parameter file (keys ``/**/<node>`` or ``<node>``) and validate it."""
-    path = Path(path)
-    if not path.is_file():
-        raise ParameterError(f"config file {path} not found: pass an existing YAML parameter file")
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ParameterError(f"config file {path} is not valid YAML: {exc}") from None
+    data = _load_yaml_mapping(
+        Path(path), "config file", "node: ros__parameters", "pass an existing YAML parameter file"
+    )
     out: dict[str, dict[str, Value]] = {}
     for key, body in data.items():
         node = str(key).split("/")[-1]
@@ -720,11 +818,15 @@ def defaults_yaml() -> str:
 
 def markdown_table() -> str:
     """The README's parameter table."""
-    rows = ["| node | parameter | type | default | allowed | meaning |", "|---|---|---|---|---|---|"]
+    rows = [
+        "| node | parameter | type | default | allowed | while running | meaning |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for node, params in SCHEMA.items():
         for p in params:
+            when = "applied" if is_live(node, p.name) else "on restart"
             rows.append(
                 f"| {node} | `{p.name}` | {p.type_name} | `{_yaml_value(p.default)}` | {p.allowed()} | "
-                f"{p.description} |"
+                f"{when} | {p.description} |"
             )
     return "\n".join(rows) + "\n"

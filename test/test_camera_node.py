@@ -420,3 +420,113 @@ def test_a_limb_section_that_ends_at_an_arm_in_front_is_not_used():
     landmarks = _leg_landmarks(pixels)
     onto_limb_axes(landmarks, pixels, _pose().world_m, depth, person, K_PX)
     assert _off_line(HIP, KNEE, _pixel(landmarks[INDEX["left_knee"]])) < 1.0
+
+
+# ---------------------------------------------------------------------------
+# 'topics': pairing a driver's colour and depth, and surviving its bad images
+
+
+def _driver_images(k: int, w: int = 64, h: int = 48, depth_size: tuple[int, int] | None = None):
+    """Colour and 16UC1 depth (1.5 m) of frame k, stamped 100 s + k/30 s, as realsense-ros sends them."""
+    from builtin_interfaces.msg import Time as TimeMsg
+    from sensor_msgs.msg import Image
+    from std_msgs.msg import Header
+
+    header = Header(stamp=TimeMsg(sec=100, nanosec=k * 33_000_000), frame_id="camera_color_optical_frame")
+    dw, dh = depth_size or (w, h)
+    color = Image(header=header, height=h, width=w, encoding="rgb8", step=3 * w, data=bytes(3 * w * h))
+    depth_mm = np.full(dw * dh, 1500, np.uint16)
+    depth = Image(header=header, height=dh, width=dw, encoding="16UC1", step=2 * dw, data=depth_mm.tobytes())
+    return color, depth
+
+
+@pytest.fixture
+def topics_camera():
+    """A camera node in 'topics' mode; the test puts the driver's messages in its queues itself."""
+    import rclpy
+    from rclpy.context import Context
+    from rclpy.parameter import Parameter
+
+    from hinge_coach_ros.nodes.camera_node import CameraNode, camera_info
+    from hinge_coach_ros.sources import Intrinsics
+
+    context = Context()
+    rclpy.init(context=context)
+    node = CameraNode(context=context, parameter_overrides=[Parameter("source", value="topics")])
+    node._on_driver_info(camera_info(Intrinsics(64, 48, 50.0, 50.0, 32.0, 24.0), _driver_images(0)[0].header))
+    try:
+        yield node
+    finally:
+        node.safe_shutdown()
+        node.destroy_node()
+        rclpy.shutdown(context=context)
+
+
+def test_topics_keeps_a_colour_that_arrived_before_its_depth(topics_camera):
+    from hinge_coach_ros.nodes.camera_node import COLOR_TOPIC, DEPTH_TOPIC
+
+    colors, depths = topics_camera._topic_frames[COLOR_TOPIC], topics_camera._topic_frames[DEPTH_TOPIC]
+    images = {k: _driver_images(k) for k in (1, 2, 3)}
+    matched = []
+
+    def take():
+        frame = topics_camera._match_driver_frames()
+        if frame is not None:
+            matched.append(round(frame.arrival_s, 3))
+            assert frame.depth_m.shape == (48, 64) and frame.depth_m[0, 0] == pytest.approx(1.5)
+
+    # Each colour arrives just before its depth, and a poll can fall in between.
+    colors.append(images[1][0])
+    take()
+    depths.append(images[1][1])
+    colors.append(images[2][0])
+    take()  # pair 1; colour 2 stays for its depth
+    assert [m.header.stamp.nanosec for m in colors] == [66_000_000] and not depths
+    depths.append(images[2][1])
+    take()
+    colors.append(images[3][0])
+    depths.append(images[3][1])
+    take()
+    assert matched == [100.033, 100.066, 100.099]
+    assert not colors and not depths
+
+
+def test_frame_from_driver_refuses_malformed_and_unaligned_images():
+    from hinge_coach_ros.nodes.camera_node import camera_info, frame_from_driver
+    from hinge_coach_ros.sources import Intrinsics
+
+    color, depth = _driver_images(1)
+    info = camera_info(Intrinsics(64, 48, 50.0, 50.0, 32.0, 24.0), color.header)
+    frame = frame_from_driver(color, depth, info)
+    assert frame.color_rgb.shape == (48, 64, 3) and frame.depth_m.shape == (48, 64)
+    assert frame.depth_m[47, 63] == pytest.approx(1.5)
+    short = _driver_images(1)[1]
+    short.data = bytes(10)
+    with pytest.raises(ValueError, match=r"malformed depth image \(16UC1\): 64x48 px, step 128, 10 bytes"):
+        frame_from_driver(color, short, info)
+    narrow = _driver_images(1)[0]
+    narrow.step = 3 * 64 - 1  # shorter than a row of pixels
+    with pytest.raises(ValueError, match="malformed colour image"):
+        frame_from_driver(narrow, depth, info)
+    _, small = _driver_images(1, depth_size=(32, 24))
+    with pytest.raises(ValueError, match="depth image 32x24 px is not the colour image's 64x48"):
+        frame_from_driver(color, small, info)
+
+
+def test_a_bad_driver_frame_is_skipped_and_the_next_one_published(topics_camera):
+    from hinge_coach_ros.nodes.camera_node import COLOR_TOPIC, DEPTH_TOPIC
+
+    colors, depths = topics_camera._topic_frames[COLOR_TOPIC], topics_camera._topic_frames[DEPTH_TOPIC]
+    unaligned = _driver_images(1, depth_size=(32, 24))
+    truncated = _driver_images(2)
+    truncated[1].data = bytes(10)
+    for color, depth in (unaligned, truncated):
+        colors.append(color)
+        depths.append(depth)
+        topics_camera._poll()  # logged and skipped, not raised
+        assert topics_camera.frames_published == 0 and not colors and not depths
+    good_color, good_depth = _driver_images(3)
+    colors.append(good_color)
+    depths.append(good_depth)
+    topics_camera._poll()
+    assert topics_camera.frames_published == 1

@@ -631,6 +631,36 @@ def test_limb_sections_match_reference_on_random_input(seed):
 
 
 # ---------------------------------------------------------------------------
+# Degenerate input: an empty depth image finds nothing, the same in both implementations
+
+
+@pytest.mark.parametrize("shape", [(0, 0), (5, 0), (0, 7)])
+def test_empty_depth_image_finds_nothing_in_both(shape):
+    depth, mask = np.zeros(shape, np.float32), np.zeros(shape, np.uint8)
+    uv = np.array([[1.0, 1.0], [np.nan, 2.0]])
+    axis = np.array([[5.0, 9.0], [5.0, 2.0]])
+    calls = {
+        "lift_landmarks": lambda impl: impl.lift_landmarks(depth, uv, INTR, mask=mask),
+        "back_profile": lambda impl: impl.back_profile(depth, INTR, axis, 1.0, stations=3, mask=mask),
+        "limb_sections": lambda impl: impl.limb_sections(depth, mask, uv, (1.0, 0.0), 5, 0.1),
+    }
+    for name, call in calls.items():
+        got, ref = call(kernels), call(kernels_ref)
+        for g, r in zip(got, ref, strict=True):
+            assert g.shape == r.shape, name
+            np.testing.assert_array_equal(g, r, err_msg=name)
+    points, count = kernels_ref.lift_landmarks(depth, uv, INTR)
+    assert np.isnan(points).all() and points.shape == (2, 3) and count.tolist() == [0, 0]
+    edge_uv, depth_m, points, valid, station_uv = kernels_ref.back_profile(depth, INTR, axis, 1.0, stations=3)
+    assert not valid.any() and np.isnan(edge_uv).all() and np.isnan(depth_m).all() and np.isnan(points).all()
+    # The stations lie on the axis whatever the image: hip, midpoint, shoulder.
+    np.testing.assert_array_equal(station_uv, [[5.0, 9.0], [5.0, 5.5], [5.0, 2.0]])
+    reference, ends, clean = kernels_ref.limb_sections(depth, mask, uv, (1.0, 0.0), 5, 0.1)
+    assert np.isnan(reference).all() and not clean.any()
+    np.testing.assert_array_equal(ends, [[-0.5, 0.5], [-0.5, 0.5]])
+
+
+# ---------------------------------------------------------------------------
 # Errors: one clear line, the same in both implementations
 
 

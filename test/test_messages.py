@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 from diagnostic_msgs.msg import DiagnosticStatus
-from sensor_msgs.msg import PointCloud2
+from sensor_msgs.msg import PointCloud2, PointField
 from std_msgs.msg import Header
 
 from hinge_coach_ros.alignment import CUE_FOR_FAULT, HingeEngine, Placement
@@ -55,6 +55,31 @@ def test_wrong_cloud_layout_is_rejected():
     msg = PointCloud2(width=10, height=1)
     with pytest.raises(MessageError, match="33 points"):
         cloud_to_skeleton(msg)
+
+
+def test_cloud_with_the_right_names_but_another_byte_layout_is_rejected():
+    lm = np.tile([0.1, 0.2, 2.0, 0.9], (33, 1))
+    decoded = cloud_to_skeleton(skeleton_to_cloud(lm, Header()))
+    np.testing.assert_allclose(decoded, lm.astype(np.float32))
+    # x stored at byte 8 and z at byte 0: read by name order it would swap x and z.
+    swapped = skeleton_to_cloud(lm, Header())
+    swapped.fields[0].offset, swapped.fields[2].offset = 8, 0
+    swapped.data = np.stack([lm[:, 2], lm[:, 1], lm[:, 0], lm[:, 3]], 1).astype("<f4").tobytes()
+    with pytest.raises(MessageError, match="'x' must be FLOAT32 .* at offset 0, got datatype 7 at offset 8"):
+        cloud_to_skeleton(swapped)
+    big = skeleton_to_cloud(lm, Header())
+    big.is_bigendian, big.data = True, lm.astype(">f4").tobytes()
+    with pytest.raises(MessageError, match="little-endian"):
+        cloud_to_skeleton(big)
+    ints = skeleton_to_cloud(lm, Header())
+    ints.fields[3].datatype = PointField.INT32
+    with pytest.raises(MessageError, match="'confidence' must be FLOAT32"):
+        cloud_to_skeleton(ints)
+    # The back profile's cloud is read the same way.
+    back = back_profile_to_cloud(BackProfile(np.ones((4, 3)), np.ones(4, bool), np.zeros(4), True), Header())
+    back.fields[1].offset, back.fields[0].offset = 0, 4
+    with pytest.raises(MessageError, match="back profile cloud field 'x'"):
+        cloud_to_back_profile(back)
 
 
 def test_report_and_rep_round_trip_through_diagnostics():

@@ -1,5 +1,6 @@
 """The parameter schema: validation messages, the shipped config, the README table."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,9 @@ from hinge_coach_ros.params import (
     defaults,
     defaults_yaml,
     load_params_file,
+    load_patient_profile,
     markdown_table,
+    spec,
     validate,
 )
 
@@ -26,6 +29,15 @@ def test_shipped_config_is_the_schema_defaults():
 
 def test_readme_parameter_table_is_current():
     assert markdown_table() in (ROOT / "README.md").read_text()
+
+
+def test_the_live_parameters_are_the_nodes_own():
+    from hinge_coach_ros.params import LIVE_PARAMS, is_live
+
+    for node, live in LIVE_PARAMS.items():
+        assert live is None or live <= {p.name for p in SCHEMA[node]}, node
+    assert is_live("feedback_node", "language") and not is_live("feedback_node", "led_backend")
+    assert is_live("alignment_node", "exercise") and not is_live("camera_node", "source")
 
 
 @pytest.mark.parametrize(
@@ -75,16 +87,17 @@ def test_params_file_errors(tmp_path):
 
 
 def test_patient_profile_overrides_the_exercise_profile(tmp_path):
-    from hinge_coach_ros.params import thresholds_for
+    from hinge_coach_ros.params import patient_thresholds, thresholds_for
 
+    assert patient_thresholds("") == {}
     assert thresholds_for("dowel")["squat_knee_flexion_deg"] == 45.0
     assert thresholds_for("deadlift")["squat_knee_flexion_deg"] == 60.0
     profile = tmp_path / "patient.yaml"
     profile.write_text("squat_knee_flexion_deg: 70\nhead_up_deg: 8.5\n")
-    th = thresholds_for("deadlift", str(profile))
+    th = thresholds_for("deadlift", patient_thresholds(str(profile)))
     assert th["squat_knee_flexion_deg"] == 70.0 and th["head_up_deg"] == 8.5
     assert th["squat_knee_hip_ratio"] == 0.7  # still the deadlift profile's
-    shipped = thresholds_for("dowel", str(ROOT / "config" / "patient_example.yaml"))
+    shipped = thresholds_for("dowel", patient_thresholds(str(ROOT / "config" / "patient_example.yaml")))
     assert shipped["head_up_deg"] == 10.0
 
 
@@ -108,3 +121,85 @@ def test_readme_fault_table_is_current():
     from hinge_coach_ros.alignment import fault_table
 
     assert fault_table() in (ROOT / "README.md").read_text()
+
+
+@pytest.mark.parametrize("name", [p.name for p in SCHEMA["alignment_node"] if p.type_name == "double"])
+def test_nan_is_refused_naming_the_key_and_the_range(name):
+    allowed = re.escape(spec("alignment_node", name).allowed())
+    with pytest.raises(ParameterError, match=rf"alignment_node.{name} = nan is invalid: expected {allowed}"):
+        validate("alignment_node", {name: float("nan")})
+
+
+def test_nan_in_a_patient_profile_is_refused(tmp_path):
+    profile = tmp_path / "patient.yaml"
+    profile.write_text("head_up_deg: .nan\n")
+    with pytest.raises(ParameterError, match=r"head_up_deg = nan is invalid: expected double in \[3, 60\]"):
+        validate("alignment_node", {"patient_profile": str(profile)})
+
+
+def test_a_zero_up_vector_is_refused():
+    with pytest.raises(ParameterError, match=r"alignment_node.up_vector = \[0.0, 0.0, 0.0\] is invalid"):
+        validate("alignment_node", {"up_vector": [0.0, 0.0, 0.0]})
+    assert validate("alignment_node", {"up_vector": [0, 0.5, 0]}) == {"up_vector": [0.0, 0.5, 0.0]}
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"false\n", "must be a mapping"),
+        (b"0\n", "must be a mapping"),
+        (b"[]\n", "must be a mapping"),
+        (b'""\n', "must be a mapping"),
+        (b"head_up_deg: 9\nhead_up_deg: 20\n", "duplicate key 'head_up_deg'"),
+        ("head_up_deg: 9 # f\u00fcr Frau M.\n".encode("latin-1"), "is not valid YAML"),
+    ],
+)
+def test_a_patient_profile_that_is_no_mapping_or_no_utf8_or_repeats_a_key_is_refused(
+    tmp_path, content, message
+):
+    profile = tmp_path / "patient.yaml"
+    profile.write_bytes(content)
+    with pytest.raises(ParameterError, match=rf"(?s)patient profile {re.escape(str(profile))}.*{message}"):
+        load_patient_profile(profile)
+
+
+def test_an_empty_patient_profile_overrides_nothing(tmp_path):
+    profile = tmp_path / "patient.yaml"
+    for content in ("", "# nothing changed for this patient yet\n"):
+        profile.write_text(content)
+        assert load_patient_profile(profile) == {}
+
+
+@pytest.mark.parametrize("content", ["- a\n- b\n", "42\n", "false\n"])
+def test_a_params_file_that_is_no_mapping_is_refused(tmp_path, content):
+    config = tmp_path / "coach.yaml"
+    config.write_text(content)
+    with pytest.raises(ParameterError, match=rf"config file {re.escape(str(config))} must be a mapping"):
+        load_params_file(config)
+
+
+def test_a_params_file_naming_a_node_twice_is_refused(tmp_path):
+    config = tmp_path / "coach.yaml"
+    config.write_text("/**/camera_node:\n  ros__parameters:\n    fps: 15\n/**/camera_node: {}\n")
+    with pytest.raises(ParameterError, match=r"duplicate key '/\*\*/camera_node'"):
+        load_params_file(config)
+
+
+def test_a_removed_patient_profile_refuses_only_its_own_change(tmp_path):
+    from hinge_coach_ros.alignment import HingeEngine
+
+    profile = tmp_path / "patient.yaml"
+    profile.write_text("head_up_deg: 9.0\n")
+    current = {**defaults("alignment_node"), **validate("alignment_node", {"patient_profile": str(profile)})}
+    engine = HingeEngine(current)
+    profile.unlink()
+    # At run time the other values are checked with the node's current ones; the profile's
+    # file is not read again.
+    change = validate("alignment_node", {"exercise": "deadlift"}, current=current)
+    assert change == {"exercise": "deadlift"}
+    engine.set_params(change)
+    assert engine.thresholds["head_up_deg"] == 9.0 and engine.thresholds["squat_knee_flexion_deg"] == 60.0
+    with pytest.raises(ParameterError, match="lockout_hip_flexion_deg < min_rep"):
+        validate("alignment_node", {"lockout_hip_flexion_deg": 44.0}, current=current)
+    with pytest.raises(ParameterError, match="not found"):
+        validate("alignment_node", {"patient_profile": str(profile)}, current=current)

@@ -112,7 +112,7 @@ def open_frame_source(
 class CameraNode(Node):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__("camera_node", **kwargs)
-        self.params = declare_schema(self, "camera_node")
+        self.params = declare_schema(self, "camera_node", self._on_params)
         self.finished = False
         self.frames_published = 0
         self.stream: SkeletonStream | None = None
@@ -171,6 +171,9 @@ class CameraNode(Node):
         self.device_state = "streaming"
         self.get_logger().info(f"source '{source}' open")
 
+    def _on_params(self, changed: dict[str, Any]) -> None:
+        self.params.update(changed)  # images_rate_hz is read at each frame
+
     # -- skeleton sources ----------------------------------------------------
 
     def _start(self) -> None:
@@ -184,6 +187,11 @@ class CameraNode(Node):
                 return
             self._index = 0
         header = Header(stamp=self.get_clock().now().to_msg(), frame_id=self.stream.frame_id)
+        if self.stream.up_given:
+            # The file states its vertical ('# up:'): the alignment node takes it as it takes a
+            # floor fit, as `hinge-coach analyze` takes it in place of --up.
+            x, y, z = (float(v) for v in self.stream.up_optical)
+            self._floor_pub.publish(Vector3Stamped(header=header, vector=Vector3(x=x, y=y, z=z)))
         self._publish_skeleton(self.stream.landmarks[self._index], header)
         self._index += 1
 
@@ -214,7 +222,12 @@ class CameraNode(Node):
         )
 
     def _poll(self) -> None:
-        frame = self._take_frame()
+        try:
+            frame = self._take_frame()
+        except (ValueError, SourceError) as exc:
+            # A driver's malformed or unaligned image: skip that frame, keep the node up.
+            self.get_logger().error(f"frame skipped: {exc}", throttle_duration_sec=5.0)
+            return
         if frame is None:
             if self.capture is not None:
                 if self.capture.error and not self.finished:
@@ -292,16 +305,24 @@ class CameraNode(Node):
         self._driver_info = msg
 
     def _match_driver_frames(self) -> Frame | None:
-        """The newest color and depth pair with the same capture stamp (older pairs are dropped)."""
+        """The newest color and depth pair with the same capture stamp (older pairs are dropped).
+
+        ValueError or SourceError for a pair that cannot be read; it is dropped all the same.
+        """
         colors, depths = self._topic_frames[COLOR_TOPIC], self._topic_frames[DEPTH_TOPIC]
         if self._driver_info is None or not colors or not depths:
             return None
-        by_stamp = {(m.header.stamp.sec, m.header.stamp.nanosec): m for m in depths}
+        by_stamp = {_stamp_key(m): m for m in depths}
         for color in reversed(colors):
-            depth = by_stamp.get((color.header.stamp.sec, color.header.stamp.nanosec))
+            matched = _stamp_key(color)
+            depth = by_stamp.get(matched)
             if depth is not None:
-                colors.clear()
-                depths.clear()
+                # Only what is this old or older goes: a newer colour whose depth is still on
+                # its way (or the other way round) is the next frame's half.
+                for queue in (colors, depths):
+                    newer = [m for m in queue if _stamp_key(m) > matched]
+                    queue.clear()
+                    queue.extend(newer)
                 return frame_from_driver(color, depth, self._driver_info)
         return None
 
@@ -369,11 +390,44 @@ def camera_info(k: Intrinsics, header: Header) -> CameraInfo:
     )
 
 
+def _stamp_key(msg: Image) -> tuple[int, int]:
+    return msg.header.stamp.sec, msg.header.stamp.nanosec
+
+
+def _check_image(msg: Image, bytes_per_pixel: int, what: str) -> None:
+    """ValueError unless the image is non-empty and its step, size and data agree (sensor_msgs/Image:
+    data holds step * height bytes, each row at least width pixels, in whole pixels)."""
+    row_bytes = msg.width * bytes_per_pixel
+    if (
+        msg.width == 0
+        or msg.height == 0
+        or msg.step < row_bytes
+        or msg.step % bytes_per_pixel
+        or len(msg.data) != msg.step * msg.height
+    ):
+        raise ValueError(
+            f"malformed {what} image ({msg.encoding}): {msg.width}x{msg.height} px, step {msg.step}, "
+            f"{len(msg.data)} bytes of data; need width, height > 0, step >= {row_bytes} "
+            f"(a multiple of {bytes_per_pixel}) and step * height bytes"
+        )
+
+
 def frame_from_driver(color: Image, depth: Image, info: CameraInfo) -> Frame:
-    """A realsense-ros color + aligned-depth pair as a Frame (no cv_bridge: plain numpy)."""
+    """A realsense-ros color + aligned-depth pair as a Frame (no cv_bridge: plain numpy).
+
+    SourceError for an unsupported encoding, ValueError for a malformed image or a depth image
+    of another size than the colour (not aligned to it).
+    """
     if color.encoding not in ("rgb8", "bgr8") or depth.encoding not in ("16UC1", "32FC1"):
         raise SourceError(
             f"unsupported encodings {color.encoding}/{depth.encoding}: need rgb8|bgr8 and 16UC1|32FC1"
+        )
+    _check_image(color, 3, "colour")
+    _check_image(depth, 2 if depth.encoding == "16UC1" else 4, "depth")
+    if (depth.width, depth.height) != (color.width, color.height):
+        raise ValueError(
+            f"depth image {depth.width}x{depth.height} px is not the colour image's "
+            f"{color.width}x{color.height}: subscribe to the depth aligned to colour ({DEPTH_TOPIC})"
         )
     rgb = np.frombuffer(bytes(color.data), np.uint8).reshape(color.height, color.step)[:, : 3 * color.width]
     rgb = rgb.reshape(color.height, color.width, 3)

@@ -22,7 +22,7 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from rclpy.signals import SignalHandlerOptions
 
 from ..errors import USER_ERRORS
-from ..params import SCHEMA, Param, ParameterError, Value, validate
+from ..params import SCHEMA, Param, ParameterError, Value, is_live, validate
 
 SENSOR_QOS = qos_profile_sensor_data
 REPORT_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
@@ -50,17 +50,31 @@ def descriptor(p: Param) -> ParameterDescriptor:
     return d
 
 
+RESTART_NOTE = "Read at start-up (read-only while running): a change takes effect on restart."
+
+
 def declare_schema(
-    node: Node, schema_key: str, on_change: Callable[[dict[str, Value]], None] | None = None
+    node: Node,
+    schema_key: str,
+    on_change: Callable[[dict[str, Value]], None] | None = None,
 ) -> dict[str, Value]:
     """Declare the node's parameters with descriptors; validate start-up values and later changes.
+
+    The parameters the node applies while running (``params.LIVE_PARAMS``) go to ``on_change``;
+    the others are declared read-only, so a run-time change is refused instead of accepted and
+    never applied. ``on_change`` may raise ParameterError to refuse a change it cannot apply (it
+    must then have changed nothing); the reason goes back to the caller.
 
     Raises ParameterError (one line, naming the key and the allowed values)
     when a start-up value is wrong.
     """
     for p in SCHEMA[schema_key]:
+        d = descriptor(p)
+        if not is_live(schema_key, p.name):
+            d.read_only = True
+            d.description = f"{d.description} {RESTART_NOTE}"
         try:
-            node.declare_parameter(p.name, p.default, descriptor(p))
+            node.declare_parameter(p.name, p.default, d)
         except ParameterException as exc:
             raise ParameterError(
                 f"{schema_key}.{p.name} is invalid: expected {p.allowed()} ({exc})"
@@ -70,16 +84,15 @@ def declare_schema(
 
     def callback(changes: list[Parameter]) -> SetParametersResult:
         try:
-            checked = validate(
-                schema_key,
-                {**values, **{c.name: _plain(c.value) for c in changes}},
-            )
+            # Checked with the values now (a relation between two parameters); the patient
+            # profile's file is read again only when that is what changes.
+            checked = validate(schema_key, {c.name: _plain(c.value) for c in changes}, current=values)
+            changed = {c.name: checked[c.name] for c in changes}
+            if on_change is not None:
+                on_change(changed)  # may refuse what it cannot apply (an unknown language)
         except ParameterError as exc:
             return SetParametersResult(successful=False, reason=str(exc))
-        changed = {c.name: checked[c.name] for c in changes}
         values.update(changed)
-        if on_change is not None:
-            on_change(changed)
         return SetParametersResult(successful=True)
 
     node.add_on_set_parameters_callback(callback)

@@ -20,7 +20,7 @@ from rclpy.node import Node
 from sensor_msgs.msg import Image, JointState, PointCloud2
 from std_msgs.msg import ColorRGBA, Header, String
 
-from ..cues import load_cue_table
+from ..cues import CueTable, load_cue_table
 from ..display import DisplayWindow, render
 from ..drivers import DeviceWorker, DriverError, make_led, make_pan_tilt
 from ..feedback import (
@@ -57,6 +57,11 @@ def limits_from(params: dict[str, Any]) -> PanTiltLimits:
     )
 
 
+def _cue_table(params: dict[str, Any]) -> CueTable:
+    """The cue words the parameters ask for; ParameterError naming an unknown language or bad file."""
+    return load_cue_table(params["language"], Path(params["cue_file"]) if params["cue_file"] else None)
+
+
 def head_position(landmarks: np.ndarray) -> np.ndarray | None:
     """Mean of the seen head landmarks (nose, ears)."""
     rows = landmarks[[INDEX["nose"], INDEX["left_ear"], INDEX["right_ear"]]]
@@ -79,7 +84,7 @@ class FeedbackNode(Node):
         super().__init__("feedback_node", **kwargs)
         self.params = declare_schema(self, "feedback_node", self._on_params)
         p = self.params
-        self.table = load_cue_table(p["language"], Path(p["cue_file"]) if p["cue_file"] else None)
+        self.table = _cue_table(p)
         self.policy = CuePolicy(
             cue_min_dwell_s=p["cue_min_dwell_s"],
             rep_result_hold_s=p["good_rep_hold_s"],
@@ -158,7 +163,20 @@ class FeedbackNode(Node):
             self.get_logger().warning(self.speaker.status)
 
     def _on_params(self, changed: dict) -> None:
+        """Apply a validated change of a live parameter (params.LIVE_PARAMS); ParameterError
+        (nothing changed) for a language or cue file that does not load."""
+        new_table = None
+        if "language" in changed or "cue_file" in changed:
+            new_table = _cue_table({**self.params, **changed})  # before anything changes
         self.params.update(changed)
+        if new_table is not None:
+            self.table = self.policy.table = new_table
+            if self.speaker is not None:
+                self.speaker.voice = new_table.voice
+        if "control_rate_hz" in changed:
+            self._control_timer.timer_period_ns = int(1e9 / changed["control_rate_hz"])
+        if "display_rate_hz" in changed:
+            self._display_timer.timer_period_ns = int(1e9 / changed["display_rate_hz"])
         self.limits = limits_from(self.params)
         self.pan_tilt.limits = self.limits
         self.mount.limits = self.limits
