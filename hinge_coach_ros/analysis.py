@@ -16,14 +16,14 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .alignment import FrameReport, HingeEngine
+from .alignment import FrameReport, HingeEngine, RepSummary
 from .dowel import BackProfile
 from .feedback import tally
 from .filters import zero_phase_lowpass
 from .landmarks import empty_skeleton
 from .monocular import MAX_VIEW_YAW_DEG
 from .params import ParameterError, validate
-from .session_io import read_session
+from .session_io import SkeletonStream, read_session, unit_vector
 from .sources import RealSenseSource, VideoSource
 
 RECORDING_SUFFIXES = (".db3", ".bag")
@@ -66,9 +66,7 @@ def skeleton_frames(
     ``path`` unless given; it is closed at the end). ``live_filter=False``: recordings and
     videos come unfiltered (for ``smooth_offline``)."""
     if path.suffix.lower() == ".csv":
-        stream = read_session(path)
-        for t, lm in zip(stream.times_s.tolist(), stream.landmarks):
-            yield SkeletonSample(t, lm, None, None)
+        yield from _stream_samples(read_session(path))
         return
     from .camera_pipeline import CameraPipeline
     from .pose import PoseEstimator
@@ -90,6 +88,24 @@ def skeleton_frames(
         pipeline.estimator.close()
 
 
+def _stream_samples(stream: SkeletonStream) -> Iterator[SkeletonSample]:
+    for t, lm in zip(stream.times_s.tolist(), stream.landmarks):
+        yield SkeletonSample(t, lm, None, None)
+
+
+def _check_smoothing_rate(rate_hz: float, cutoff_hz: float = OFFLINE_CUTOFF_HZ) -> None:
+    """ParameterError for a frame rate the offline smoothing cannot run at.
+
+    The low-pass needs its cut-off below half the frame rate. Lowering the
+    cut-off to fit would leave the hinge's own motion (up to 2 Hz) at the edge
+    of what such a rate resolves, so a slower rate is refused, not smoothed less."""
+    if not rate_hz > 2.0 * cutoff_hz:
+        raise ParameterError(
+            f"the frame rate is {rate_hz:.3g} fps: the offline smoothing ({cutoff_hz:g} Hz low-pass) "
+            f"needs more than {2.0 * cutoff_hz:g} fps; film at 24 fps or more"
+        )
+
+
 def smooth_offline(
     samples: list[SkeletonSample], cutoff_hz: float = OFFLINE_CUTOFF_HZ
 ) -> list[SkeletonSample]:
@@ -98,6 +114,7 @@ def smooth_offline(
         return samples
     times = np.array([s.time_s for s in samples])
     rate_hz = 1.0 / float(np.median(np.diff(times)))
+    _check_smoothing_rate(rate_hz, cutoff_hz)
     positions = zero_phase_lowpass(np.stack([s.landmarks[:, :3] for s in samples]), rate_hz, cutoff_hz)
     out = []
     for sample, xyz in zip(samples, positions):
@@ -105,6 +122,25 @@ def smooth_offline(
         smoothed[:, :3] = xyz
         out.append(sample._replace(landmarks=smoothed))
     return out
+
+
+def _rep_record(rep: RepSummary) -> dict:
+    """One rep of the ``--json`` report."""
+    return {
+        "index": rep.index,
+        "start_s": round(float(rep.start_s), 3),
+        "end_s": round(float(rep.end_s), 3),
+        # null: the frame that set the peak had that angle's joints placed, not seen
+        "peak": {
+            "hip_flexion_deg": _rounded(rep.peak_hip_flexion_deg),
+            "trunk_inclination_deg": _rounded(rep.peak_trunk_inclination_deg),
+            "knee_flexion_deg": _rounded(rep.peak_knee_flexion_deg),
+        },
+        "faults": [{"id": f, "severity": round(sev, 2)} for f, sev in sorted(rep.faults.items())],
+        "score": rep.score,
+        "score_breakdown": rep.score_breakdown,
+        "not_measurable": rep.not_measurable,
+    }
 
 
 def analyze(
@@ -123,27 +159,35 @@ def analyze(
     if not path.is_file():
         raise ParameterError(f"input {path} not found")
     params: dict = validate("alignment_node", {"exercise": exercise, "patient_profile": patient_profile})
+    vertical = None  # gravity-up, fixed for the whole input
     if up:
         try:
             vector = [float(v) for v in up.split(",")]
         except ValueError:
             raise ParameterError(f"--up {up!r} must be three numbers X,Y,Z") from None
-        if len(vector) != 3 or np.linalg.norm(vector) < 1e-6:
-            raise ParameterError(f"--up {up!r} must be a non-zero vector X,Y,Z")
-        norm = float(np.linalg.norm(vector))
-        params.update(
-            validate("alignment_node", {"up_source": "fixed", "up_vector": [v / norm for v in vector]})
-        )
+        vertical = unit_vector(vector)
+        if vertical is None:
+            raise ParameterError(f"--up {up!r} must be a finite, non-zero vector X,Y,Z")
+    stream = read_session(path) if path.suffix.lower() == ".csv" else None
+    if vertical is None and stream is not None and stream.up_given:
+        vertical = stream.up_optical  # the file states its vertical: taken as --up would be
+    if vertical is not None:
+        params.update(validate("alignment_node", {"up_source": "fixed", "up_vector": vertical.tolist()}))
     engine = HingeEngine(params)
-    source = None if path.suffix.lower() == ".csv" else open_frame_source(path, rotate_deg)
+    source = None if stream is not None else open_frame_source(path, rotate_deg)
     video = None
     if isinstance(source, VideoSource):
+        try:
+            _check_smoothing_rate(source.fps)  # before the pose pass, not after it
+        except ParameterError:
+            source.close()
+            raise
         video = {"fps": round(source.fps, 3), "rotation_deg": source.rotation_deg, "frames": 0}
         yaws, sagittal = [], 0
     reps = []
     samples: Iterable[SkeletonSample]
-    if source is None:
-        samples = skeleton_frames(path)
+    if stream is not None:
+        samples = _stream_samples(stream)
     else:
         samples = smooth_offline(list(skeleton_frames(path, source, live_filter=False)))
     for sample in samples:
@@ -155,25 +199,11 @@ def analyze(
             if math.isfinite(sample.view_yaw_deg):
                 yaws.append(sample.view_yaw_deg)
                 sagittal += sample.sagittal
-        rep = report.completed_rep
-        if rep is not None:
-            reps.append(
-                {
-                    "index": rep.index,
-                    "start_s": round(float(rep.start_s), 3),
-                    "end_s": round(float(rep.end_s), 3),
-                    # null: the frame that set the peak had that angle's joints placed, not seen
-                    "peak": {
-                        "hip_flexion_deg": _rounded(rep.peak_hip_flexion_deg),
-                        "trunk_inclination_deg": _rounded(rep.peak_trunk_inclination_deg),
-                        "knee_flexion_deg": _rounded(rep.peak_knee_flexion_deg),
-                    },
-                    "faults": [{"id": f, "severity": round(s, 2)} for f, s in sorted(rep.faults.items())],
-                    "score": rep.score,
-                    "score_breakdown": rep.score_breakdown,
-                    "not_measurable": rep.not_measurable,
-                }
-            )
+        if report.completed_rep is not None:
+            reps.append(_rep_record(report.completed_rep))
+    last = engine.finish()  # a clip may end in the last rep's lockout hold
+    if last is not None:
+        reps.append(_rep_record(last))
     result = {
         "input": str(path),
         "exercise": exercise,

@@ -239,6 +239,9 @@ class AthleteSpec:
             raise ValueError("reps must be at least 1")
         if not 1.2 <= self.height_m <= 2.2:
             raise ValueError(f"athlete height must be within 1.2-2.2 m, not {self.height_m}")
+        # A camera's range; 0 would give no frames, and NaN or a huge rate no session.
+        if not 1.0 <= self.fps <= 240.0:
+            raise ValueError(f"fps must be within 1-240, not {self.fps}")
         if not 0.25 <= self.tempo <= 4.0:
             raise ValueError(f"tempo must be within 0.25-4, not {self.tempo}")
         if not 0.2 <= self.depth <= 1.4:

@@ -5,11 +5,34 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import fields
 from pathlib import Path
 
 from .errors import USER_ERRORS
 from .graph import ARGUMENT_HELP, GraphArgs
+
+
+@contextmanager
+def _writing(target: Path) -> Iterator[None]:
+    """The system refusing a write under ``target`` (no such folder, a folder, read-only) as a
+    one-line error instead of a traceback."""
+    try:
+        yield
+    except OSError as exc:
+        raise ValueError(f"cannot write {exc.filename or target}: {exc.strerror or exc}") from None
+
+
+def _count(text: str) -> int:
+    """argparse type of a count (frames, repeats, workers, a stride): an integer of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 def _cmd_run(ns: argparse.Namespace) -> int:
@@ -65,14 +88,20 @@ def _cmd_synth(ns: argparse.Namespace) -> int:
         stance_width_m=ns.stance_width_m,
     )
     out_dir = Path(ns.out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ValueError(f"cannot write {out_dir}: it is a file; OUT_DIR must be a folder")
+    with _writing(out_dir):
+        out_dir.mkdir(parents=True, exist_ok=True)  # refused now, not after the rendering
     if ns.format in ("skeleton", "both"):
         out = out_dir / "session.csv"
-        write_session(generate(spec), out)
+        with _writing(out):
+            write_session(generate(spec), out)
         print(f"wrote {out} and {out.with_suffix('.truth.json')}")
     if ns.format in ("rgbd", "both"):
         from .rs_recording import write_rgbd_session
 
-        recording, truth = write_rgbd_session(spec, out_dir, workers=ns.workers)
+        with _writing(out_dir):
+            recording, truth = write_rgbd_session(spec, out_dir, workers=ns.workers)
         print(f"wrote {recording} (RealSense recording, depth aligned to colour) and {truth}")
     return 0
 
@@ -121,6 +150,11 @@ def _cmd_analyze(ns: argparse.Namespace) -> int:
 
     from .analysis import analyze, format_table
 
+    report = Path(ns.json) if ns.json else None
+    if report is not None and (report.is_dir() or not report.parent.is_dir()):
+        # Refused before the analysis (minutes for a video), not after it.
+        reason = "it is a folder" if report.is_dir() else f"no folder {report.parent}"
+        raise ValueError(f"cannot write {report}: {reason}")
     result = analyze(
         Path(ns.input),
         up=ns.up,
@@ -129,8 +163,11 @@ def _cmd_analyze(ns: argparse.Namespace) -> int:
         rotate_deg=ns.rotate,
     )
     print(format_table(result))
-    if ns.json:
-        Path(ns.json).write_text(json.dumps(result, indent=1) + "\n")
+    if report is not None:
+        # Strict JSON: a value not measured is null (``analysis._rounded``); a NaN left is a bug.
+        text = json.dumps(result, indent=1, allow_nan=False) + "\n"
+        with _writing(report):
+            report.write_text(text)
     return 0
 
 
@@ -225,15 +262,15 @@ def parser() -> argparse.ArgumentParser:
     synth.add_argument("--stance-width-m", type=float, default=None, help="ankle to ankle")
     synth.add_argument("--fps", type=float, default=30.0)
     synth.add_argument("--seed", type=int, default=7)
-    synth.add_argument("--workers", type=int, default=None, help="rendering processes (default: up to 2)")
+    synth.add_argument("--workers", type=_count, default=None, help="rendering processes (default: up to 2)")
     synth.add_argument(
         "--embedded", action="store_true", help="print the default RGB-D session's path (render it if needed)"
     )
     synth.set_defaults(func=_cmd_synth)
 
     bench_render = sub.add_parser("bench-render", help="frames per second of the RGB-D synthetic athlete")
-    bench_render.add_argument("--frames", type=int, default=90)
-    bench_render.add_argument("--workers", type=int, default=2)
+    bench_render.add_argument("--frames", type=_count, default=90)
+    bench_render.add_argument("--workers", type=_count, default=2)
     bench_render.add_argument("--preset", choices=sorted(PRESETS), default="dowel")
     bench_render.set_defaults(func=_cmd_bench_render)
 
@@ -244,7 +281,9 @@ def parser() -> argparse.ArgumentParser:
     check_pose.add_argument("--view", choices=("all", "side", "oblique45"), default="all")
     check_pose.add_argument("--reps", type=int, default=2, help="rep 2 has a rounded back")
     check_pose.add_argument("--distance-m", type=float, default=3.0)
-    check_pose.add_argument("--stride", type=int, default=1, help="every n-th frame (1: all, tracking mode)")
+    check_pose.add_argument(
+        "--stride", type=_count, default=1, help="every n-th frame (1: all, tracking mode)"
+    )
     check_pose.set_defaults(func=_cmd_check_pose)
 
     analyze = sub.add_parser(
@@ -253,7 +292,9 @@ def parser() -> argparse.ArgumentParser:
     analyze.add_argument("input")
     analyze.add_argument("--json", help="write the full report to this file")
     analyze.add_argument(
-        "--up", help="gravity-up vector X,Y,Z in the skeleton frame (default: from the feet)"
+        "--up",
+        help="gravity-up vector X,Y,Z in the skeleton frame "
+        "(default: a CSV's '# up:' line, else from the feet)",
     )
     analyze.add_argument("--exercise", choices=sorted(PRESETS), default="dowel")
     analyze.add_argument("--patient-profile", default="", help="YAML of per-patient threshold overrides")
@@ -268,7 +309,7 @@ def parser() -> argparse.ArgumentParser:
     bench = sub.add_parser(
         "bench", help="time the C++ kernels against their numpy references, and against BlazePose"
     )
-    bench.add_argument("--repeats", type=int, default=200)
+    bench.add_argument("--repeats", type=_count, default=200)
     bench.add_argument("--quick", action="store_true", help="3 repeats: checks that it runs, not timings")
     bench.set_defaults(func=_cmd_bench)
 
@@ -276,7 +317,7 @@ def parser() -> argparse.ArgumentParser:
         "bench-camera", help="camera node time per frame (capture, align, pose, lift, publish) on a recording"
     )
     bench_camera.add_argument("recording", nargs="?", default="", help="default: the embedded RGB-D session")
-    bench_camera.add_argument("--frames", type=int, default=200)
+    bench_camera.add_argument("--frames", type=_count, default=200)
     bench_camera.add_argument("--align", action="store_true", help="include rs.align, as for a live camera")
     bench_camera.set_defaults(func=_cmd_bench_camera)
 
@@ -307,7 +348,8 @@ def main(argv: list[str] | None = None) -> int:
     ns = parser().parse_args(argv)
     try:
         return ns.func(ns)
-    except (*USER_ERRORS, ValueError) as exc:
+    # OSError: a file the command read or wrote, refused by the system.
+    except (*USER_ERRORS, ValueError, OSError) as exc:
         print(f"hinge-coach: error: {exc}", file=sys.stderr)
         return 2
 

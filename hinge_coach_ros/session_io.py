@@ -3,11 +3,12 @@
 CSV format (documented in the README):
 - optional ``# key: value`` header lines: ``fps``, ``frame_id``, ``up``
   (gravity-up unit vector in the skeleton's frame, as ``x,y,z``);
-- a header row: ``time_s`` then, per landmark, ``<name>_x``, ``<name>_y``,
-  ``<name>_z`` and optionally ``<name>_confidence``, with BlazePose landmark
-  names (see ``landmarks.py``), in metres;
-- one row per frame. Any landmark may be missing (no columns, or empty
-  cells); missing values become NaN with confidence 0.
+- a header row: ``time_s`` (seconds, strictly increasing) then, per
+  landmark, ``<name>_x``, ``<name>_y``, ``<name>_z`` (all three or none) and
+  optionally ``<name>_confidence``, with BlazePose landmark names (see
+  ``landmarks.py``), in metres; no column twice;
+- one row per frame (blank lines are skipped). Any landmark may be missing
+  (no columns, or empty cells); missing values become NaN with confidence 0.
 
 The truth file (``<session>.truth.json``) holds what the synthetic athlete
 knows: the reps with their faults and the per-frame angles and phases. The
@@ -23,11 +24,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .athlete import FAULT_UNITS, AthleteSpec, Session, body_for, joint_angles, landmarks_world, virtual_dowel
 from .landmarks import INDEX, LANDMARK_NAMES, NUM_LANDMARKS
@@ -39,6 +42,15 @@ _LEFT_OUT = ("eye", "mouth", "pinky", "thumb")
 SESSION_LANDMARKS: tuple[str, ...] = tuple(n for n in LANDMARK_NAMES if not any(k in n for k in _LEFT_OUT))
 
 EMBEDDED_SESSION = "demo_session.csv"
+_CHANNELS = ("x", "y", "z", "confidence")  # column suffixes, in the order of a landmark's 4 values
+# The longest median frame period accepted for time_s (s): far longer than any pose
+# stream's, far shorter than one in milliseconds.
+MAX_FRAME_PERIOD_S = 1.0
+# Landmarks are in metres: a pose camera sees its person within a few metres, a motion-capture
+# lab's volume is some metres across. A median distance from the origin beyond this is another
+# unit (millimetres put a person 3 m away at 3000), and every length would read 1000 times too
+# long (the centre of mass metres ahead of the feet: weight on the toes on every rep).
+MAX_MEDIAN_DISTANCE_M = 100.0
 
 
 class SessionFileError(ValueError):
@@ -54,6 +66,7 @@ class SkeletonStream:
     up_optical: np.ndarray  # (3,)
     times_s: np.ndarray  # (N,)
     landmarks: np.ndarray  # (N, 33, 4)
+    up_given: bool = False  # up_optical came from the file's '# up:' line, not the default
 
 
 def embedded_session_path() -> Path:
@@ -115,26 +128,39 @@ def read_session(csv_path: Path) -> SkeletonStream:
             "(or leave it empty for the embedded demo session)"
         )
     meta = {"fps": "30", "frame_id": "camera_color_optical_frame", "up": "0,-1,0"}
-    lines = path.read_text().splitlines()
+    try:
+        # utf-8-sig: a spreadsheet's "CSV UTF-8" export starts with a byte-order mark.
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except UnicodeDecodeError as exc:
+        raise SessionFileError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise SessionFileError(f"cannot read {path}: {exc.strerror or exc}") from None
     n_header = 0
+    given: set[str] = set()  # header keys the file sets
     while n_header < len(lines) and lines[n_header].startswith("#"):
         key, _, value = lines[n_header][1:].partition(":")
         meta[key.strip()] = value.strip()
+        given.add(key.strip())
         n_header += 1
     rows = list(csv.reader(lines[n_header:]))
     if not rows or not rows[0] or rows[0][0] != "time_s":
         raise SessionFileError(f"{path}: the first row must be a header starting with 'time_s'")
     header = rows[0]
+    for col, name in enumerate(header):
+        if name in header[:col]:
+            raise SessionFileError(f"{path}: column {name!r} appears twice in the header row")
     columns: list[tuple[int, int, int]] = []  # (csv column, landmark, channel)
     for col, name in enumerate(header[1:], start=1):
         landmark, _, channel = name.rpartition("_")
-        if landmark not in INDEX or channel not in ("x", "y", "z", "confidence"):
+        if landmark not in INDEX or channel not in _CHANNELS:
             raise SessionFileError(
                 f"{path}: unknown column {name!r}; columns are <landmark>_x/_y/_z/_confidence "
                 "with BlazePose landmark names"
             )
-        columns.append((col, INDEX[landmark], ("x", "y", "z", "confidence").index(channel)))
-    data = rows[1:]
+        columns.append((col, INDEX[landmark], _CHANNELS.index(channel)))
+    # Blank lines (a trailing newline too many, a spreadsheet's empty row) hold no frame.
+    # Rows are numbered as in the file's table, the header row being row 1.
+    data = [(number, row) for number, row in enumerate(rows[1:], start=2) if any(c.strip() for c in row)]
     if not data:
         raise SessionFileError(f"{path}: no frames after the header")
     n = len(data)
@@ -142,13 +168,13 @@ def read_session(csv_path: Path) -> SkeletonStream:
     landmarks = np.full((n, NUM_LANDMARKS, 4), np.nan)
     has_confidence = {lm for _, lm, ch in columns if ch == 3}
     try:
-        for i, row in enumerate(data):
+        for i, (_, row) in enumerate(data):
             times[i] = float(row[0])
             for col, lm, ch in columns:
                 cell = row[col] if col < len(row) else ""
                 landmarks[i, lm, ch] = float(cell) if cell.strip() else np.nan
     except ValueError as exc:
-        raise SessionFileError(f"{path}: row {i + 2} is not numeric ({exc})") from None
+        raise SessionFileError(f"{path}: row {data[i][0]} is not numeric ({exc})") from None
     for lm in range(NUM_LANDMARKS):
         if lm not in has_confidence:
             landmarks[:, lm, 3] = 1.0
@@ -156,6 +182,12 @@ def read_session(csv_path: Path) -> SkeletonStream:
     landmarks[missing] = np.nan
     landmarks[missing, 3] = 0.0
     landmarks[:, :, 3] = np.nan_to_num(landmarks[:, :, 3], nan=0.0)
+    not_finite = np.flatnonzero(~np.isfinite(times))
+    if len(not_finite):
+        number, row = data[not_finite[0]]
+        raise SessionFileError(
+            f"{path}: row {number} has time_s {row[0].strip()!r}: it must be a finite number of seconds"
+        )
     if np.any(np.diff(times) <= 0):
         raise SessionFileError(f"{path}: time_s must increase strictly from row to row")
     try:
@@ -163,9 +195,56 @@ def read_session(csv_path: Path) -> SkeletonStream:
         up = np.array([float(v) for v in meta["up"].split(",")])
     except ValueError:
         raise SessionFileError(f"{path}: header lines '# fps:' and '# up: x,y,z' must be numeric") from None
-    if fps <= 0 or up.shape != (3,) or np.linalg.norm(up) < 1e-6:
+    up_unit = unit_vector(up)
+    if not (math.isfinite(fps) and fps > 0) or up_unit is None:
         raise SessionFileError(f"{path}: fps must be positive and up a non-zero x,y,z vector")
-    return SkeletonStream(fps, meta["frame_id"], up / np.linalg.norm(up), times, landmarks)
+    if n > 1:
+        step_s = float(np.median(np.diff(times)))
+        # A pose stream's frame period is well under a second, and under twice the stated one
+        # (room for dropped frames; the camera node plays the file at that rate); a step beyond
+        # that is time_s in another unit, milliseconds most often, or frame numbers, and every
+        # motion would read as far too slow to be a rep.
+        by_fps = "fps" in given and 2.0 / fps < MAX_FRAME_PERIOD_S
+        if step_s > (2.0 / fps if by_fps else MAX_FRAME_PERIOD_S):
+            longest = f"twice the period of '# fps: {fps:g}'" if by_fps else f"{MAX_FRAME_PERIOD_S:g} s"
+            raise SessionFileError(
+                f"{path}: time_s steps by a median {step_s:g} per frame, more than {longest}: "
+                "time_s must be in seconds (e.g. 0.0333 per frame at 30 fps), not milliseconds or frames"
+                + (", and '# fps' the frames' rate" if by_fps else "")
+            )
+    distance_m = np.linalg.norm(landmarks[:, :, :3], axis=2)
+    seen = np.isfinite(distance_m)
+    if seen.any() and float(np.median(distance_m[seen])) > MAX_MEDIAN_DISTANCE_M:
+        raise SessionFileError(
+            f"{path}: the landmarks lie a median {float(np.median(distance_m[seen])):g} from the origin: "
+            "they must be in metres, not millimetres"
+        )
+    present = {(lm, ch) for _, lm, ch in columns}
+    for lm in sorted({lm for lm, _ in present}):
+        # A landmark without one of its coordinates would be dropped on every frame, unsaid.
+        absent = [f"{LANDMARK_NAMES[lm]}_{_CHANNELS[ch]}" for ch in range(3) if (lm, ch) not in present]
+        if absent:
+            raise SessionFileError(
+                f"{path}: landmark {LANDMARK_NAMES[lm]!r} has no column {', '.join(absent)}; "
+                "give all of its _x, _y and _z columns or none"
+            )
+    return SkeletonStream(fps, meta["frame_id"], up_unit, times, landmarks, up_given="up" in given)
+
+
+def unit_vector(vector: ArrayLike) -> np.ndarray | None:
+    """The vector scaled to length 1; None for one not finite or too short (1e-6) to give a direction."""
+    v = np.asarray(vector, dtype=float)
+    if v.shape != (3,) or not np.isfinite(v).all():
+        return None
+    largest = float(np.abs(v).max())
+    if largest == 0.0:
+        return None
+    # Scaled first: the norm of components near the largest float would overflow to inf.
+    v = v / largest
+    norm = float(np.linalg.norm(v))
+    if largest * norm < 1e-6:
+        return None
+    return v / norm
 
 
 RGBD_TRUTH_FORMAT = "hinge_coach_ros rgbd truth 1"
