@@ -418,6 +418,12 @@ class SteadyFacing:
 
     AGREE_DEG = 20.0
     TURN_S = 1.0
+    # A frame whose feet face further than this from the held facing is turned away: BlazePose's
+    # glitches turn a frame's facing by 30-50 deg (the rendered athlete), a person turning to
+    # the camera or away by 90 or 180. Its angles, read in the held sagittal plane, are no hinge
+    # (turning 90 deg mid-descent read the hips as standing tall: the rep was closed half-way
+    # and the rest counted as a second, fast rep).
+    TURNED_AWAY_DEG = 60.0
     BLEND = 0.01  # least share of a new frame in the average (about 3 s of memory at 30 fps)
 
     def __init__(self) -> None:
@@ -428,6 +434,12 @@ class SteadyFacing:
 
     def reset(self) -> None:
         self.facing, self._disagree_since, self._frames = None, None, 0
+
+    def turned_away(self, facing_now: np.ndarray | None) -> bool:
+        """Whether a frame's facing lies over TURNED_AWAY_DEG off the held one."""
+        if facing_now is None or self.facing is None:
+            return False
+        return float(facing_now @ self.facing) < math.cos(math.radians(self.TURNED_AWAY_DEG))
 
     def update(self, t: float, facing_now: np.ndarray | None) -> np.ndarray | None:
         if facing_now is None:
@@ -586,6 +598,7 @@ class HingeEngine:
         self._recent_hip: deque[tuple[float, float]] = deque(maxlen=64)  # (time, hip flexion)
         self.facing = SteadyFacing()
         self._standing_hip_deg = math.inf  # the standing posture's hip flexion
+        self._stood_tall = False  # since the person appeared: hips under lockout_hip_flexion_deg
         self._baseline: dict[str, deque[float]] = {
             "head_neck": deque(maxlen=BASELINE_FRAMES),
             "trunk": deque(maxlen=BASELINE_FRAMES),
@@ -654,7 +667,9 @@ class HingeEngine:
             left = self._person_left()
         up = self._gravity(lm, floor_up)
         turns = self.facing.turns
-        a = frame_angles(lm, up, self.facing.update(t, facing_direction(lm, up)))
+        facing_now = facing_direction(lm, up)
+        turned_away = self.facing.turned_away(facing_now)
+        a = frame_angles(lm, up, self.facing.update(t, facing_now))
         if self.facing.turns != turns:
             # The facing was replaced (a first frame's facing from a guessed foot, or the
             # person turned): the signed sagittal baselines taken in the old one are wrong.
@@ -662,6 +677,12 @@ class HingeEngine:
                 values.clear()
         if a is None or not math.isfinite(a.hip_flexion_deg):
             return self._no_person(t, left)
+        if turned_away:
+            # There, but turned away (to the camera, or round): not measured until the new
+            # facing is taken (SteadyFacing.TURN_S), and the rep goes on from there. A first
+            # facing from a guessed foot is put right the same way, its rep kept.
+            self._last_seen_s = t
+            return FrameReport(t, True, self.phase, self.rep_count, None, self._unmeasured(), left)
         self._last_seen_s = t
         hip = a.hip_flexion_deg
         if self._prev is not None and t > self._prev[0]:
@@ -736,6 +757,7 @@ class HingeEngine:
         self.facing.reset()
         self.camera_view.clear()
         self._standing_hip_deg = math.inf
+        self._stood_tall = False
         for values in self._baseline.values():
             values.clear()
         self._standing_since = None
@@ -803,7 +825,11 @@ class HingeEngine:
         if self.phase in ("setup", "lockout"):
             if self.phase == "lockout" and self._finishing is None:
                 self.phase = "setup"
-            if hip > self._standing_hip_deg + p["descent_start_delta_deg"]:
+            # A rep starts from standing tall: the first one since the person appeared only
+            # once they have stood tall (later ones from the last rep's top). One who walks in
+            # mid-descent is not judged on half a rep (its descent read as fast).
+            self._stood_tall = self._stood_tall or hip < p["lockout_hip_flexion_deg"]
+            if self._stood_tall and hip > self._standing_hip_deg + p["descent_start_delta_deg"]:
                 if self._finishing is not None:
                     completed = self._finish_rep()  # next rep already under way
                 self.phase = "descent"
@@ -862,6 +888,7 @@ class HingeEngine:
         """The rep's ascent is over; judge the lockout over a short hold before closing the rep."""
         self._finishing, self._rep = self._rep, None
         self.phase = "lockout"
+        self._stood_tall = True  # the next rep starts from this top, locked out or not
         self._standing_hip_deg = math.inf
         if self._finishing is not None:
             self._finishing["end_s"] = t

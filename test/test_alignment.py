@@ -153,6 +153,48 @@ def test_person_leaving_mid_rep_drops_that_rep():
     assert engine.rep_count == 2  # reps 1 and 3; the interrupted one is not counted
 
 
+def test_a_person_who_walks_in_mid_descent_is_not_judged_on_half_a_rep():
+    s = generate(AthleteSpec(reps=3))
+    lm = s.landmarks.copy()
+    descent = np.flatnonzero((s.rep_index == 1) & (np.asarray(s.phase) == "descent"))
+    lm[: descent[len(descent) // 2], :, :3] = np.nan  # nobody there until half-way down rep 1
+    lm[: descent[len(descent) // 2], :, 3] = 0.0
+    engine, reports = run(replace(s, landmarks=lm))
+    reps = reps_of(reports)
+    reference = reps_of(run(s)[1])
+    # Rep 1 is not counted (its descent read as fast when it was); reps 2 and 3 are as before.
+    assert engine.rep_count == 2 and all(not r.faults for r in reps)
+    assert [r.start_s for r in reps] == [r.start_s for r in reference[1:]]
+
+
+def _turned(lm, up, angle_deg):
+    """The skeleton turned about the vertical through its hips' midpoint."""
+    centre = 0.5 * (lm[INDEX["left_hip"], :3] + lm[INDEX["right_hip"], :3])
+    k = up / np.linalg.norm(up)
+    a = math.radians(angle_deg)
+    cross = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
+    rotation = np.eye(3) + math.sin(a) * cross + (1 - math.cos(a)) * cross @ cross
+    out = lm.copy()
+    out[:, :3] = (lm[:, :3] - centre) @ rotation.T + centre
+    return out
+
+
+@pytest.mark.parametrize("turn_deg", [90.0, 180.0])
+def test_turning_away_mid_rep_does_not_split_it_or_read_as_fast(turn_deg):
+    s = generate(AthleteSpec(reps=3))
+    descent = np.flatnonzero((s.rep_index == 2) & (np.asarray(s.phase) == "descent"))
+    start = descent[len(descent) // 2]
+    lm = s.landmarks.copy()
+    for i in range(start, len(lm)):  # turns over half a second, then stays turned
+        lm[i] = _turned(s.landmarks[i], s.up_optical, turn_deg * min(1.0, (i - start) / 15))
+    engine, reports = run(replace(s, landmarks=lm))
+    reps = reps_of(reports)
+    # Turning read the hips as standing tall in the old plane: rep 2 closed half-way and its
+    # rest counted as a fast third rep (90 deg). The frames turned away are not measured now.
+    assert engine.rep_count == 3 and all(not r.faults for r in reps)
+    assert any(r.person and r.angles is None for r in reports[start : start + 30])
+
+
 def test_short_dropout_keeps_the_rep():
     s = generate(AthleteSpec(reps=2))
     lm = s.landmarks.copy()
@@ -248,9 +290,10 @@ def test_fixed_up_vector_is_used_when_asked():
     s = generate(AthleteSpec(reps=1))
     wrong = {"up_source": "fixed", "up_vector": [1.0, 0.0, 0.0]}
     _, reports = run(s, wrong)
-    trunk = np.array([r.angles.trunk_inclination_deg for r in reports])
-    assert np.abs(trunk[:20]).min() > 45.0  # standing reads as leaning: the given vector was used
-    assert math.isfinite(trunk[0])
+    # (Frames whose feet, seen against that vertical, turn the facing by over 60 deg give none.)
+    trunk = np.array([r.angles.trunk_inclination_deg for r in reports[:20] if r.angles is not None])
+    assert len(trunk) >= 3 and math.isfinite(reports[0].angles.trunk_inclination_deg)
+    assert np.abs(trunk).min() > 45.0  # standing reads as leaning: the given vector was used
 
 
 def test_facing_ignores_a_hidden_foot_that_the_model_guessed():
@@ -869,6 +912,9 @@ def test_posture_baselines_taken_before_the_facing_settled_are_dropped():
         lm[first, heel, :3], lm[first, toe, :3] = lm[first, toe, :3].copy(), lm[first, heel, :3].copy()
     engine = HingeEngine({"exercise": "dowel"})
     reports = [engine.update(float(t), frame) for t, frame in zip(s.times_s, lm)]
+    # The right feet, 180 deg off the held facing, are not measured until, a second on, the
+    # facing is replaced by theirs (and the baselines taken in the old one dropped).
+    assert all(r.angles is None for r, t in zip(reports, s.times_s) if 1.05 < t < 1.9)
     assert engine.facing.turns == 1
     reps = reps_of(reports)
     assert len(reps) == 2
