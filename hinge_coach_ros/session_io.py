@@ -163,6 +163,14 @@ def read_session(csv_path: Path) -> SkeletonStream:
     data = [(number, row) for number, row in enumerate(rows[1:], start=2) if any(c.strip() for c in row)]
     if not data:
         raise SessionFileError(f"{path}: no frames after the header")
+    for number, row in data:
+        # A row cut short (a file written by a program that stopped) would read its last
+        # landmarks as missing, unsaid; an empty cell is how a missing landmark is written.
+        if len(row) < len(header):
+            raise SessionFileError(
+                f"{path}: row {number} has {len(row)} cells, the header {len(header)}: "
+                "leave a missing landmark's cells empty, do not drop them"
+            )
     n = len(data)
     times = np.empty(n)
     landmarks = np.full((n, NUM_LANDMARKS, 4), np.nan)
@@ -171,7 +179,7 @@ def read_session(csv_path: Path) -> SkeletonStream:
         for i, (_, row) in enumerate(data):
             times[i] = float(row[0])
             for col, lm, ch in columns:
-                cell = row[col] if col < len(row) else ""
+                cell = row[col]
                 landmarks[i, lm, ch] = float(cell) if cell.strip() else np.nan
     except ValueError as exc:
         raise SessionFileError(f"{path}: row {data[i][0]} is not numeric ({exc})") from None

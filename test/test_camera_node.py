@@ -511,6 +511,10 @@ def test_frame_from_driver_refuses_malformed_and_unaligned_images():
     _, small = _driver_images(1, depth_size=(32, 24))
     with pytest.raises(ValueError, match="depth image 32x24 px is not the colour image's 64x48"):
         frame_from_driver(color, small, info)
+    swapped = _driver_images(1)[1]
+    swapped.is_bigendian = True
+    with pytest.raises(ValueError, match="big-endian depth image: need little-endian"):
+        frame_from_driver(color, swapped, info)
 
 
 def test_a_bad_driver_frame_is_skipped_and_the_next_one_published(topics_camera):

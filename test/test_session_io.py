@@ -78,6 +78,7 @@ def test_blank_lines_are_skipped_and_rows_keep_their_numbers(tmp_path):
         ),
         ("# up: nan,1,0\n" + _HIP + "0,1,2,3\n", "up a non-zero x,y,z vector"),
         ("# fps: nan\n" + _HIP + "0,1,2,3\n", "fps must be positive"),
+        (_HIP + "0,1,2,3\n0.1,1,2\n", "row 3 has 3 cells, the header 4: leave a missing landmark's cells"),
     ],
 )
 def test_bad_times_and_columns_give_a_clear_error(tmp_path, content, message):

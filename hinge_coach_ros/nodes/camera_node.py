@@ -424,6 +424,11 @@ def frame_from_driver(color: Image, depth: Image, info: CameraInfo) -> Frame:
         )
     _check_image(color, 3, "colour")
     _check_image(depth, 2 if depth.encoding == "16UC1" else 4, "depth")
+    if depth.is_bigendian:
+        # Read as little-endian (as realsense-ros sends it), its bytes would be another depth.
+        raise ValueError(
+            "big-endian depth image: need little-endian (is_bigendian false), as realsense-ros sends"
+        )
     if (depth.width, depth.height) != (color.width, color.height):
         raise ValueError(
             f"depth image {depth.width}x{depth.height} px is not the colour image's "
