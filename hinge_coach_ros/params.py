@@ -234,7 +234,9 @@ ALIGNMENT_NODE: tuple[Param, ...] = (
     Param(
         "lockout_hip_flexion_deg",
         12.0,
-        "Hip flexion below which the person stands tall again and the rep ends.",
+        "Hip flexion below which the person stands tall again and the rep ends; the first rep "
+        "after the person appears starts only once they stood below it (raise it for a patient who "
+        "cannot stand this tall).",
         min=0.0,
         max=45.0,
     ),
