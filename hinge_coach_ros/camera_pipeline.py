@@ -132,6 +132,16 @@ class SkeletonFrame:
     sagittal: bool = True
 
 
+def _check_depth_metres(depth_m: np.ndarray) -> None:
+    """ValueError for depth that is not in metres: a sensor's raw counts (RealSense: uint16 in
+    depth units of 1 mm) read as metres put everything kilometres away, and nothing is found."""
+    if not np.issubdtype(np.asarray(depth_m).dtype, np.floating):
+        raise ValueError(
+            f"depth must be float metres, not {np.asarray(depth_m).dtype}: scale a sensor's raw counts "
+            "by its depth unit first"
+        )
+
+
 def lift_pose(
     pose: PoseResult,
     depth_m: np.ndarray,
@@ -145,6 +155,7 @@ def lift_pose(
     mask), so a window at a limb's edge or a dark shoe's holes does not take the
     floor's or the wall's depth; then ``joint_centres``.
     """
+    _check_depth_metres(depth_m)
     k = (intrinsics.fx, intrinsics.fy, intrinsics.cx, intrinsics.cy)
     person = (pose.mask > 0.5).astype(np.uint8) if pose.mask is not None else None
     surface, count = lift_landmarks(
@@ -338,7 +349,7 @@ def joint_centres(
 def _pixel_mid(pose: PoseResult, part: str) -> np.ndarray | None:
     """Image midpoint of a left/right landmark pair, or the better-seen one."""
     left, right = INDEX[f"left_{part}"], INDEX[f"right_{part}"]
-    vis_l, vis_r = pose.visibility[left], pose.visibility[right]
+    vis_l, vis_r = np.nan_to_num(pose.visibility[[left, right]])  # NaN: not seen
     if min(vis_l, vis_r) >= 0.5:
         return 0.5 * (pose.pixels[left] + pose.pixels[right])
     if max(vis_l, vis_r) < 0.3:
@@ -398,6 +409,7 @@ def extract_back(pose: PoseResult, depth_m: np.ndarray, intrinsics: Intrinsics) 
     Holes inside the person mask (dark hair) do not end a scan, and a station whose edge is an
     arm or hand in front of the back's rim is dropped (``OCCLUSION_STEP_M``).
     """
+    _check_depth_metres(depth_m)
     back_axis = _back_axis(pose)
     if back_axis is None:
         return None
@@ -463,6 +475,7 @@ def extract_back_rgb(pose: PoseResult, image_hw: tuple[int, int], lift: Sagittal
 
 def floor_up(depth_m: np.ndarray, intrinsics: Intrinsics, person: np.ndarray | None) -> np.ndarray | None:
     """The floor plane's normal (pointing up) in the camera optical frame, the person left out."""
+    _check_depth_metres(depth_m)
     k = (intrinsics.fx, intrinsics.fy, intrinsics.cx, intrinsics.cy)
     keep = (person < 0.5).astype(np.uint8) if person is not None else None
     points = deproject_depth(depth_m, k, depth_scale=1.0, stride=FLOOR_STRIDE, mask=keep).reshape(-1, 3)

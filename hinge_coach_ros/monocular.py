@@ -52,7 +52,7 @@ def pair_yaws_deg(world_m: np.ndarray, visibility: np.ndarray) -> list[float]:
     yaws = []
     for part in YAW_PAIRS:
         left, right = INDEX[f"left_{part}"], INDEX[f"right_{part}"]
-        if min(visibility[left], visibility[right]) < MIN_PAIR_VISIBILITY:
+        if not min(visibility[left], visibility[right]) >= MIN_PAIR_VISIBILITY:  # NaN: unseen
             continue
         axis = world_m[right] - world_m[left]
         if np.isfinite(axis).all() and math.hypot(axis[0], axis[2]) > 1e-3:
@@ -72,8 +72,20 @@ class SagittalLift:
 
     @property
     def view_yaw_deg(self) -> float:
-        """The camera's angle from side-on (0) toward the front or back; NaN before the first person."""
-        return float(np.median(self._yaws)) if self._yaws else math.nan
+        """The camera's angle from side-on (0) toward the front or back; NaN before the first person.
+
+        The yaws are of axes: +89 and -89 deg are 2 deg apart, not 178. Their plain median
+        read a person facing the camera (pairs swaying across 90 deg) as side-on (0 deg), and
+        that frame was flattened onto the wrong plane. The median is taken about the axes'
+        mean direction (the circular mean of twice the yaw, halved)."""
+        if not self._yaws:
+            return math.nan
+        yaws = np.radians(np.asarray(self._yaws))
+        centre = 0.5 * math.atan2(float(np.mean(np.sin(2.0 * yaws))), float(np.mean(np.cos(2.0 * yaws))))
+        off = yaws - centre
+        off -= np.pi * np.round(off / np.pi)  # each axis within 90 deg of the centre
+        yaw = math.degrees(centre + float(np.median(off)))
+        return yaw - 180.0 * round(yaw / 180.0)
 
     def reset(self) -> None:
         """The person left: the next one may stand at another angle."""
@@ -98,6 +110,10 @@ class SagittalLift:
         hip = 0.5 * (pixels[INDEX["left_hip"]] + pixels[INDEX["right_hip"]])
         lifted = self._on_plane(pixels, hip, yaw)
         scale = self._metres_per_pixel(lifted, world_m)
+        if not math.isfinite(scale):  # no bone to scale by: the model's own landmarks
+            self._placement = None
+            out[:, :3] = world_m + [0.0, 0.0, distance_m]
+            return out, False
         self._placement = (hip, yaw, scale, distance_m)
         out[:, :3] = lifted * scale + [0.0, 0.0, distance_m]
         return out, True
@@ -119,10 +135,15 @@ class SagittalLift:
 
     @staticmethod
     def _metres_per_pixel(lifted: np.ndarray, world_m: np.ndarray) -> float:
-        """The model's metric size: its bone lengths against the lifted ones."""
+        """The model's metric size: its bone lengths against the lifted ones, over the bones
+        with both lengths known; NaN without any. (A NaN pixel made the sum NaN, and the scale
+        fell back to 1 m per pixel: a skeleton 200 times too big.)"""
         metric = pixel = 0.0
         for a, b in SCALE_BONES:
             i, j = INDEX[a], INDEX[b]
-            metric += float(np.linalg.norm(world_m[i] - world_m[j]))
-            pixel += float(np.linalg.norm(lifted[i] - lifted[j]))
-        return metric / pixel if pixel > 1e-6 else 1.0
+            bone_m = float(np.linalg.norm(world_m[i] - world_m[j]))
+            bone_px = float(np.linalg.norm(lifted[i] - lifted[j]))
+            if math.isfinite(bone_m) and math.isfinite(bone_px):
+                metric += bone_m
+                pixel += bone_px
+        return metric / pixel if pixel > 1e-6 else math.nan

@@ -197,6 +197,25 @@ def _pose(visibility: float = 0.9) -> PoseResult:
     return PoseResult(np.zeros((33, 2)), np.full(33, visibility), world, None)
 
 
+def test_depth_in_raw_sensor_counts_is_refused_and_a_nan_visibility_is_unseen():
+    from hinge_coach_ros.camera_pipeline import _pixel_mid, extract_back, floor_up, lift_pose
+    from hinge_coach_ros.sources import Intrinsics
+
+    intrinsics = Intrinsics(64, 48, 50.0, 50.0, 32.0, 24.0)
+    counts = np.full((48, 64), 2500, np.uint16)  # 2.5 m in RealSense's 1 mm units, unscaled
+    for call in (
+        lambda: lift_pose(_pose(), counts, intrinsics),
+        lambda: extract_back(_pose(), counts, intrinsics),
+        lambda: floor_up(counts, intrinsics, None),
+    ):
+        with pytest.raises(ValueError, match="depth must be float metres, not uint16"):
+            call()
+    pose = _pose()
+    pose.pixels[INDEX["left_hip"]], pose.pixels[INDEX["right_hip"]] = (10.0, 20.0), (30.0, 40.0)
+    pose.visibility[INDEX["right_hip"]] = np.nan  # not a number: not seen, not averaged in
+    np.testing.assert_allclose(_pixel_mid(pose, "hip"), (10.0, 20.0))
+
+
 def test_joint_centres_lie_behind_the_seen_surface():
     surface = np.tile([0.3, -0.2, 2.9], (33, 1)) * np.linspace(0.95, 1.05, 33)[:, None]
     surface[INDEX["right_hip"]] = surface[INDEX["left_hip"]] * (3.3 / surface[INDEX["left_hip"], 2])

@@ -68,6 +68,46 @@ def test_a_frontal_view_is_not_put_on_the_sagittal_plane():
     assert math.isnan(lift.view_yaw_deg)
 
 
+def _turned(turn_deg: float) -> tuple[np.ndarray, np.ndarray]:
+    session = generate(AthleteSpec(reps=1, landmark_noise_m=0.0))
+    optical = session.landmarks[0, :, :3]
+    hips = 0.5 * (optical[INDEX["left_hip"]] + optical[INDEX["right_hip"]])
+    t = math.radians(turn_deg)
+    rot = np.array([[math.cos(t), 0, math.sin(t)], [0, 1, 0], [-math.sin(t), 0, math.cos(t)]])
+    return _model_view((optical - hips) @ rot.T + hips, False)
+
+
+def test_a_frontal_view_swaying_across_90_deg_is_still_frontal():
+    # Facing the camera, swaying 1 deg either way: the pairs' yaws read +89 and -89, two axes
+    # 2 deg apart. Their plain median read 0 deg, side-on, and put the frame on the plane.
+    lift = SagittalLift()
+    for turn in (89.0, 91.0):
+        pixels, world = _turned(turn)
+        landmarks, on_plane = lift.lift(pixels, np.ones(33), world, 3.0)
+    assert abs(lift.view_yaw_deg) == pytest.approx(90.0, abs=0.5)
+    assert not on_plane
+    side = SagittalLift()
+    for turn in (40.0, 50.0):  # away from 90 deg the yaw is the plain median's
+        pixels, world = _turned(turn)
+        side.lift(pixels, np.ones(33), world, 3.0)
+    assert abs(side.view_yaw_deg) == pytest.approx(45.0, abs=0.5)
+
+
+def test_a_nan_pixel_leaves_the_skeleton_its_metric_size():
+    pixels, world = _turned(0.0)
+    clean, _ = SagittalLift().lift(pixels, np.ones(33), world, 3.0)
+    pixels[INDEX["right_knee"]] = np.nan  # its thigh and shin cannot set the scale
+    landmarks, on_plane = SagittalLift().lift(pixels, np.ones(33), world, 3.0)
+    assert on_plane
+    trunk = np.linalg.norm(landmarks[INDEX["left_shoulder"], :3] - landmarks[INDEX["left_hip"], :3])
+    clean_trunk = np.linalg.norm(clean[INDEX["left_shoulder"], :3] - clean[INDEX["left_hip"], :3])
+    assert trunk == pytest.approx(clean_trunk, rel=0.05)  # was 1 m per pixel: 108 m
+    pixels[:] = np.nan  # no bone at all: the model's own landmarks, not on the plane
+    landmarks, on_plane = SagittalLift().lift(pixels, np.ones(33), world, 3.0)
+    assert not on_plane
+    np.testing.assert_allclose(landmarks[:, :3], world + [0.0, 0.0, 3.0])
+
+
 def test_left_and_right_swapped_give_the_same_yaw():
     world = np.zeros((33, 3))
     for part in ("hip", "knee", "ankle", "heel", "foot_index"):
@@ -77,3 +117,5 @@ def test_left_and_right_swapped_give_the_same_yaw():
     visibility = np.ones(33)
     visibility[INDEX["left_knee"]] = 0.1  # an unseen pair is left out
     assert len(pair_yaws_deg(world, visibility)) == 4
+    visibility[INDEX["left_hip"]] = np.nan  # and one whose visibility is not a number
+    assert len(pair_yaws_deg(world, visibility)) == 3
