@@ -2,6 +2,9 @@
 Dynamixel bus behind pseudo-terminals, and a WLED controller on 127.0.0.1."""
 
 import math
+import os
+import threading
+import time
 
 import pytest
 from hypothesis import given, settings
@@ -10,6 +13,7 @@ from hypothesis import strategies as st
 from hinge_coach_ros.drivers import DeviceWorker, DriverError, SimPanTilt
 from hinge_coach_ros.drivers.dynamixel import DynamixelPanTilt
 from hinge_coach_ros.drivers.dynamixel_sim import (
+    INST_READ,
     MAX_POSITION_LIMIT,
     MIN_POSITION_LIMIT,
     PRESENT_POSITION,
@@ -36,6 +40,25 @@ from hinge_coach_ros.drivers.wled import SimWled, WledLed
 from hinge_coach_ros.feedback import LED_COLOURS, LED_PATTERNS, LedPattern, PanTiltController, PanTiltLimits
 
 LIMITS = PanTiltLimits(-90.0, 90.0, -30.0, 30.0, 0.0, 0.0, 60.0, 2.0, 120.0)
+
+
+def wait_until(condition, timeout_s: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def plug(handler, link, name: str) -> PtyDevice:
+    """A device behind a new pty, reached through a stable path (as a udev name is): replugging it
+    gives a new pty under the same path."""
+    dev = PtyDevice(handler, name)
+    if os.path.lexists(link):
+        os.remove(link)
+    os.symlink(dev.port, link)
+    return dev
 
 
 # -- serial LED strip ---------------------------------------------------------
@@ -89,6 +112,27 @@ def test_serial_led_reports_a_silent_device():
         SerialLed("/nonexistent/tty").open()
 
 
+def test_serial_led_sends_its_state_again_to_a_replugged_strip(tmp_path):
+    link = tmp_path / "ttyLED"
+    fw1 = StripFirmware()
+    dev = plug(fw1.handle, link, "sim-strip-1")
+    led = SerialLed(str(link))
+    led.open()
+    led.show(LED_COLOURS["good"], LED_PATTERNS["good"])
+    assert fw1.rgb == (0, 255, 0)
+    dev.close()  # unplugged; the worker closes the driver and opens it again later
+    led.close()
+    fw2 = StripFirmware()  # its firmware restarted dark
+    dev = plug(fw2.handle, link, "sim-strip-2")
+    try:
+        led.open()
+        led.show(LED_COLOURS["good"], LED_PATTERNS["good"])  # the same state as before the unplug
+        assert fw2.shown == [((0, 255, 0), "solid", 0.0)] and fw2.pixel() == (0, 255, 0)
+        led.close()
+    finally:
+        dev.close()
+
+
 # -- WLED -----------------------------------------------------------------------
 def test_wled_driver_sets_colour_and_effect_on_a_local_wled():
     sim = SimWled(led_count=45)
@@ -114,6 +158,21 @@ def test_wled_driver_sets_colour_and_effect_on_a_local_wled():
         sim.close()
     with pytest.raises(DriverError, match="WLED at http://127.0.0.1:9"):
         WledLed("127.0.0.1:9").open()  # nothing listens on the discard port
+
+
+def test_wled_driver_sends_its_state_again_after_a_reconnect():
+    sim = SimWled()
+    try:
+        led = WledLed(sim.address)
+        led.open()
+        led.show(LED_COLOURS["good"], LED_PATTERNS["good"])
+        led.close()
+        sim.apply({"on": False, "seg": [{"id": 0, "col": [[255, 160, 0]]}]})  # restarted meanwhile
+        led.open()
+        led.show(LED_COLOURS["good"], LED_PATTERNS["good"])
+        assert sim.state["on"] and sim.pixel() == (0, 255, 0)
+    finally:
+        sim.close()
 
 
 # -- Dynamixel ------------------------------------------------------------------
@@ -234,6 +293,97 @@ def test_dynamixel_missing_servo_is_a_one_line_error(servo_bus):
         DynamixelPanTilt(dev.port, 57600, 1, 3, LIMITS).open()
 
 
+class ShortReadBus(ServoBusSim):
+    """Answers READs with a valid status packet carrying ``short_data`` (fewer bytes than asked)."""
+
+    short_data: bytes | None = None
+
+    def _instruction(self, servo_id: int, body: bytes) -> bytes:
+        if self.short_data is not None and body[0] == INST_READ and servo_id in self.servos:
+            return status_packet(servo_id, 0, self.short_data)
+        return super()._instruction(servo_id, body)
+
+
+@pytest.mark.parametrize("data", [b"\x00\x08", b""])
+def test_dynamixel_short_status_packet_is_a_one_line_error(data):
+    bus = ShortReadBus.with_ids(1, 2)
+    with PtyDevice(bus.handle, "sim-dynamixel-short") as dev:
+        mount = DynamixelPanTilt(dev.port, 1000000, 1, 2, LIMITS)
+        mount.open()
+        bus.short_data = data
+        with pytest.raises(DriverError, match=f"^Dynamixel ID 1: read 132: {len(data)} data bytes, not 4$"):
+            mount.read_position()
+        bus.short_data = None
+        assert mount.read_position() == (0.0, 0.0)
+        mount.close()
+
+
+def test_dynamixel_unplugged_adapter_is_a_one_line_error(servo_bus):
+    _, dev = servo_bus
+    mount = DynamixelPanTilt(dev.port, 1000000, 1, 2, LIMITS)
+    mount.open()
+    dev.close()  # the USB adapter pulled: the port answers EIO (termios.error from dynamixel-sdk)
+    for action in (lambda: mount.command(10.0, 0.0), mount.read_position, mount.torque_off):
+        with pytest.raises(DriverError, match=f"^Dynamixel .*{dev.port}.*Input/output error"):
+            action()
+    mount.close()
+
+
+def test_worker_reports_a_bad_status_packet_turns_the_torque_off_and_goes_on():
+    bus = ShortReadBus.with_ids(1, 2)
+    with PtyDevice(bus.handle, "sim-dynamixel-short") as dev:
+        mount = DynamixelPanTilt(dev.port, 1000000, 1, 2, LIMITS)
+        worker = DeviceWorker("pan_tilt", mount, retry_s=0.2, on_error=lambda d: d.torque_off())
+
+        def drive(pan):
+            def job(m):
+                if not m.torque_on:
+                    m.torque_enable()
+                m.command(pan, 0.0)
+                m.read_position()
+
+            return job
+
+        worker.submit(drive(10.0))
+        assert wait_until(lambda: worker.jobs_done == 1)
+        bus.short_data = b"\x00\x08"
+        worker.submit(drive(11.0))
+        assert wait_until(lambda: worker.failures == 1)
+        assert worker.error == "Dynamixel ID 1: read 132: 2 data bytes, not 4"
+        assert not bus.servos[1].torque_on and not bus.servos[2].torque_on
+        bus.short_data = None
+        worker.submit(drive(12.0))
+        assert wait_until(lambda: worker.jobs_done == 2)
+        worker.stop()
+        assert worker.error is None and bus.servos[1].accepted_goals[-1] == deg_to_ticks(12.0)
+        mount.safe_stop()
+        mount.close()
+
+
+def test_worker_reports_an_unplugged_dynamixel_adapter_and_reconnects(tmp_path):
+    link = tmp_path / "ttyDXL"
+    dev = plug(ServoBusSim.with_ids(1, 2).handle, link, "sim-dynamixel-1")
+    mount = DynamixelPanTilt(str(link), 1000000, 1, 2, LIMITS)
+    worker = DeviceWorker("pan_tilt", mount, retry_s=0.2, on_error=lambda d: d.torque_off())
+    worker.submit(lambda m: m.command(10.0, 0.0))
+    assert wait_until(lambda: worker.jobs_done == 1)
+    dev.close()
+    worker.submit(lambda m: m.command(11.0, 0.0))
+    assert wait_until(lambda: worker.failures >= 1)
+    assert worker.error.startswith("Dynamixel") and worker._thread.is_alive()
+    bus = ServoBusSim.with_ids(1, 2)
+    dev = plug(bus.handle, link, "sim-dynamixel-2")  # plugged in again
+    try:
+        worker.submit(lambda m: (m.command(12.0, 0.0), m.read_position()))
+        assert wait_until(lambda: worker.jobs_done == 2)
+        worker.stop()
+        assert worker.error is None and bus.servos[1].accepted_goals == [deg_to_ticks(12.0)]
+        mount.safe_stop()
+        mount.close()
+    finally:
+        dev.close()
+
+
 def test_simulated_servo_refuses_goals_past_its_limits_and_eeprom_writes_with_torque_on():
     bus = ServoBusSim.with_ids(1)
     servo = bus.servos[1]
@@ -333,10 +483,9 @@ class FlakyMount(SimPanTilt):
 
 
 def test_worker_turns_the_torque_off_on_a_driver_error_and_recovers():
-    import threading
-
     mount = FlakyMount()
-    worker = DeviceWorker("pan_tilt", mount, retry_s=0.0, on_error=lambda d: d.torque_off())
+    # A failed job is tried again after retry_s: long enough to see the first failure alone.
+    worker = DeviceWorker("pan_tilt", mount, retry_s=0.3, on_error=lambda d: d.torque_off())
     done = threading.Event()
     worker.submit(lambda d: d.command(10.0, 0.0))
     while worker.failures == 0:
@@ -347,3 +496,55 @@ def test_worker_turns_the_torque_off_on_a_driver_error_and_recovers():
     assert done.wait(5.0)
     worker.stop()
     assert worker.error is None and mount.torque_on and mount.pan_deg == 10.0
+
+
+def test_worker_survives_any_exception_from_a_job():
+    mount = FlakyMount()
+    mount.fail = False
+    worker = DeviceWorker("pan_tilt", mount, retry_s=0.2, on_error=lambda d: d.torque_off())
+    worker.submit(lambda d: [][0])  # an exception no driver should let through
+    assert wait_until(lambda: worker.failures == 1)
+    assert worker.error == "pan_tilt: IndexError('list index out of range')" and mount.torque_offs == 1
+    assert worker._thread.is_alive()
+    worker.submit(lambda d: d.command(20.0, 0.0))
+    assert wait_until(lambda: worker.jobs_done == 1)
+    worker.stop()
+    assert worker.error is None and mount.pan_deg == 20.0
+
+
+def test_worker_runs_a_park_submitted_while_it_waits_to_retry():
+    mount = FlakyMount()
+    worker = DeviceWorker("pan_tilt", mount, retry_s=0.3, on_error=lambda d: d.torque_off())
+    worker.submit(lambda d: d.command(10.0, 0.0))
+    assert wait_until(lambda: worker.failures == 1)
+    failed_at = time.monotonic()
+    mount.fail = False
+    mount.pan_deg = 40.0
+    worker.submit(lambda d: d.safe_stop())  # the node submits the park once
+    assert wait_until(lambda: worker.jobs_done == 1)
+    assert time.monotonic() - failed_at >= 0.15  # after the retry delay, not at once
+    worker.stop()
+    assert worker.error is None and worker.failures == 1
+    assert (mount.pan_deg, mount.tilt_deg, mount.torque_on) == (0.0, 0.0, False)
+
+
+def test_worker_tries_a_failed_park_again():
+    mount = FlakyMount()
+    mount.fail = False
+    mount.command(40.0, 0.0)
+    calls = []
+
+    def flaky_safe_stop():
+        calls.append(time.monotonic())
+        if len(calls) == 1:
+            raise DriverError("Dynamixel ID 1: no status packet")
+        SimPanTilt.safe_stop(mount)
+
+    mount.safe_stop = flaky_safe_stop
+    worker = DeviceWorker("pan_tilt", mount, retry_s=0.2, on_error=lambda d: d.torque_off())
+    worker.submit(lambda d: d.safe_stop())
+    assert wait_until(lambda: worker.jobs_done == 1)
+    worker.stop()
+    assert len(calls) == 2 and calls[1] - calls[0] >= 0.2  # after the retry delay
+    assert worker.error is None and worker.failures == 1
+    assert (mount.pan_deg, mount.torque_on) == (0.0, False)

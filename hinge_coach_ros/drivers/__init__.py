@@ -61,8 +61,11 @@ class DeviceWorker:
     """A driver's own thread: runs the latest submitted job; a failing driver is reopened later.
 
     Only the newest job waits (a new one replaces it): a slow device skips
-    stale commands instead of queueing them. ``error`` holds the last
-    failure's message until a job succeeds again.
+    stale commands instead of queueing them. A job that fails stays waiting
+    (unless a newer one replaces it) and runs again after ``retry_s``, as
+    does one submitted meanwhile: a park (safe stop), submitted once, is
+    not lost to a failing device. ``error`` holds the last failure's message
+    until a job succeeds again.
     """
 
     def __init__(self, name: str, driver: Any, retry_s: float, on_error: Callable[[Any], None] | None = None):
@@ -87,13 +90,12 @@ class DeviceWorker:
     def _loop(self) -> None:
         while True:
             with self._cv:
-                while self._job is None and not self._stop:
-                    self._cv.wait(timeout=0.5)
+                while not self._stop and (self._job is None or time.monotonic() < self._retry_at):
+                    # A failed device waits before the next attempt; the job waits with it.
+                    self._cv.wait(None if self._job is None else self._retry_at - time.monotonic())
                 if self._stop:
                     return
                 job, self._job = self._job, None
-            if time.monotonic() < self._retry_at:
-                continue  # a failed device waits before the next attempt
             try:
                 if not self.opened:
                     self.driver.open()
@@ -101,20 +103,25 @@ class DeviceWorker:
                 job(self.driver)
                 self.error = None
                 self.jobs_done += 1
-            except (DriverError, OSError) as exc:
+            except Exception as exc:  # any: an exception the driver let through must not end the thread
                 self.failures += 1
-                self.error = str(exc)
+                # Anything but the drivers' own one-line errors is named by its type: the message of
+                # an unexpected exception may say little, or be empty (which would read as no error).
+                self.error = str(exc) if isinstance(exc, (DriverError, OSError)) else f"{self.name}: {exc!r}"
                 self._retry_at = time.monotonic() + self.retry_s
                 if self.opened and self._on_error is not None:
                     try:
                         self._on_error(self.driver)
-                    except (DriverError, OSError):
+                    except Exception:
                         pass  # the device is gone; the error above already says so
                 self.opened = False
                 try:
                     self.driver.close()
-                except (DriverError, OSError):
+                except Exception:
                     pass
+                with self._cv:
+                    if self._job is None:
+                        self._job = job  # tried again after retry_s, unless a newer one comes first
 
     def stop(self) -> None:
         """Stop the thread; the caller then drives the device to its safe state directly."""

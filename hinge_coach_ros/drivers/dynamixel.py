@@ -17,12 +17,14 @@ angle at joint zero (the horn's offset; servo angle 0 is the centre tick,
 from __future__ import annotations
 
 import math
+import struct
 import time
 from dataclasses import dataclass
 
 from ..feedback import PanTiltLimits
 from .dynamixel_sim import (
     GOAL_POSITION,
+    INST_READ,
     MAX_POSITION_LIMIT,
     MIN_POSITION_LIMIT,
     OPERATING_MODE,
@@ -32,6 +34,7 @@ from .dynamixel_sim import (
     PROFILE_VELOCITY_DPS,
     TICKS_PER_REV,
     TORQUE_ENABLE,
+    build_packet,
     ticks_to_deg,
 )
 from .errors import DriverError
@@ -43,6 +46,7 @@ HOME_TOLERANCE_DEG = 1.0
 TRANSACTION_ATTEMPTS = 3
 RETRYABLE_RESULTS = (-3001, -3002)  # dynamixel-sdk COMM_RX_TIMEOUT, COMM_RX_CORRUPT
 SERVO_RANGE_DEG = (-180.0, 180.0 - 360.0 / TICKS_PER_REV)  # ticks 0-4095 in position mode
+STATUS_DATA = 9  # where a status packet's data starts: header (4), ID, length (2), instruction, error
 
 
 @dataclass(frozen=True)
@@ -126,14 +130,26 @@ class DynamixelPanTilt:
                 f"Dynamixel ID {servo_id}: {what} refused: {self._packet.getRxPacketError(error)}"
             )
 
+    def _sdk(self, call, *args):
+        """One dynamixel-sdk call, its exceptions as a one-line DriverError: the SDK lets the serial
+        port's through (an unplugged adapter raises termios.error), and indexes past the end of a
+        status packet that carries less data than it expects (IndexError)."""
+        try:
+            return call(*args)
+        except Exception as exc:
+            # The SDK leaves the port marked busy mid-transaction: release it, or the torque-off that
+            # follows a failure would be refused ("Port is in use") without being sent.
+            self._port.is_using = False
+            raise DriverError(f"Dynamixel on {self.port_name}: {exc!r}") from None
+
     def _transact(self, call, *args):
         """One request and its status packet, sent again (it is idempotent) when the status is
         lost or garbled: a single dropped reply on a noisy bus or a busy host is not a fault."""
         for _ in range(TRANSACTION_ATTEMPTS - 1):
-            reply = call(self._port, *args)
+            reply = self._sdk(call, self._port, *args)
             if reply[-2] not in RETRYABLE_RESULTS:
                 return reply
-        return call(self._port, *args)
+        return self._sdk(call, self._port, *args)
 
     def _write(self, servo_id: int, item: tuple[int, int], value: int) -> None:
         address, size = item
@@ -142,9 +158,16 @@ class DynamixelPanTilt:
         self._check(servo_id, result, error, f"write {address}")
 
     def _read4(self, servo_id: int, item: tuple[int, int]) -> int:
-        value, result, error = self._transact(self._packet.read4ByteTxRx, servo_id, item[0])
-        self._check(servo_id, result, error, f"read {item[0]}")
-        return value - (1 << 32) if value >= 1 << 31 else value
+        address = item[0]
+        # The SDK's read4ByteTxRx takes the 4 bytes after the error byte as the value, the CRC of a
+        # shorter answer included: the READ goes through txRxPacket, and the answer's data is counted.
+        request = list(build_packet(servo_id, INST_READ, struct.pack("<HH", address, 4)))
+        status, result, error = self._transact(self._packet.txRxPacket, request)
+        self._check(servo_id, result, error, f"read {address}")
+        data = bytes(status[STATUS_DATA:-2])
+        if len(data) != 4:
+            raise DriverError(f"Dynamixel ID {servo_id}: read {address}: {len(data)} data bytes, not 4")
+        return int.from_bytes(data, "little", signed=True)
 
     def _joint_range_deg(self, joint: str) -> tuple[float, float]:
         if joint == "pan":
@@ -244,7 +267,7 @@ class DynamixelPanTilt:
         sync = GroupSyncWrite(self._port, self._packet, GOAL_POSITION[0], GOAL_POSITION[1])
         for servo_id, ticks in zip(self.ids.values(), goals):
             sync.addParam(servo_id, list((ticks & 0xFFFFFFFF).to_bytes(4, "little")))
-        result = sync.txPacket()
+        result = self._sdk(sync.txPacket)
         if result != 0:
             raise DriverError(
                 f"Dynamixel on {self.port_name}: goal write: {self._packet.getTxRxResult(result)}"

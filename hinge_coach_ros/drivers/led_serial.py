@@ -120,6 +120,7 @@ class SerialLed:
             self._serial = serial.Serial(self.port_name, self.baud, timeout=ACK_TIMEOUT_S, write_timeout=1.0)
         except (serial.SerialException, OSError) as exc:
             raise DriverError(f"LED strip: cannot open {self.port_name}: {exc}") from None
+        self._last_show = None  # a strip just plugged in (or restarted) shows nothing yet: send the state
         payload = self._request(CMD_HELLO)
         if len(payload) < 3 or payload[0] != PROTOCOL_VERSION:
             raise DriverError(f"LED strip on {self.port_name} speaks protocol {payload[:1].hex()}, need 1")

@@ -71,6 +71,7 @@ class WledLed:
             raise DriverError(f"WLED at {self.base_url}: {exc}") from None
 
     def open(self) -> None:
+        self._last_body = None  # a controller that was away may have restarted: send the state again
         info = self._call("/json/info")
         if not isinstance(info, dict) or "leds" not in info:
             raise DriverError(f"{self.base_url} does not answer like WLED (no 'leds' in /json/info)")
