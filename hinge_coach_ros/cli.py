@@ -41,7 +41,10 @@ def _cmd_run(ns: argparse.Namespace) -> int:
     args = GraphArgs(**{f.name: getattr(ns, f.name) for f in fields(GraphArgs)})
     rig = Rig(args)
     camera = rig.nodes["camera_node"]
-    signal.signal(signal.SIGINT, lambda *_: setattr(rig, "stop_requested", True))
+    # Ctrl-C or SIGTERM (kill, systemd, a container stop) ends the spin; rig.close() then sends
+    # the LED and the mount to their safe state (SIGTERM's default would end the process first).
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: setattr(rig, "stop_requested", True))
     try:
         if ns.duration_s:
             rig.spin_until(lambda: False, ns.duration_s)

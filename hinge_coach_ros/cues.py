@@ -54,6 +54,24 @@ class CueTable:
         return self.cues.get(key, "")
 
 
+def _texts(path: Path, lang: object, section: str, body: object) -> dict[str, str]:
+    """A language's ``cues`` or ``escalated`` words by cue key; ParameterError naming the key whose
+    value is not text (an empty YAML value is null: it would be shown and spoken as "None")."""
+    if not isinstance(body, dict):
+        raise ParameterError(
+            f"cue file {path}: language {lang!r}: {section!r} must be a mapping of cue key to text, "
+            f"not a {type(body).__name__}"
+        )
+    bad = [
+        f"{section}.{k} ({'null' if v is None else repr(v)})"
+        for k, v in body.items()
+        if not isinstance(v, str)
+    ]
+    if bad:
+        raise ParameterError(f"cue file {path}: language {lang!r} has no text for {', '.join(bad)}")
+    return {str(k): v for k, v in body.items()}
+
+
 def load_languages(path: Path | None = None) -> dict[str, CueTable]:
     """Every language of a cue file, checked; ParameterError (one line) when something is missing."""
     path = Path(path) if path else default_cue_file()
@@ -70,11 +88,11 @@ def load_languages(path: Path | None = None) -> dict[str, CueTable]:
     for lang, body in languages.items():
         if not isinstance(body, dict) or not isinstance(body.get("cues"), dict):
             raise ParameterError(f"cue file {path}: language {lang!r} must hold a 'cues' mapping")
-        cues = {str(k): str(v) for k, v in body["cues"].items()}
+        cues = _texts(path, lang, "cues", body["cues"])
         missing = [k for k in REQUIRED_KEYS if not cues.get(k)]
         if missing:
             raise ParameterError(f"cue file {path}: language {lang!r} has no text for {', '.join(missing)}")
-        escalated = {str(k): str(v) for k, v in (body.get("escalated") or {}).items()}
+        escalated = _texts(path, lang, "escalated", body.get("escalated") or {})
         unknown = sorted(set(cues) - set(REQUIRED_KEYS)) + sorted(set(escalated) - set(CORRECTIVE_KEYS))
         if unknown:
             raise ParameterError(f"cue file {path}: language {lang!r} has unknown cue keys {unknown}")

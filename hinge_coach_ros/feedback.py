@@ -269,6 +269,13 @@ def aim_at(head_optical: np.ndarray, mount_position: np.ndarray, mount_yaw_deg: 
     return pan, tilt
 
 
+def _within(new_deg: float, old_deg: float, low_deg: float, high_deg: float) -> float:
+    """One joint's next command, inside [low, high]; or, from outside them (limits narrowed at run
+    time), no farther out than it already is: it comes back in under the speed and acceleration
+    caps instead of jumping onto the limit in one step."""
+    return min(max(new_deg, min(low_deg, old_deg)), max(high_deg, old_deg))
+
+
 SETTLE_DEG = 1e-3  # the last step onto the target, far below what a servo resolves (0.088 deg)
 
 
@@ -294,7 +301,11 @@ def _axis_velocity(error: float, velocity: float, max_speed: float, max_accel: f
 
 @dataclass
 class PanTiltController:
-    """Speed- and acceleration-limited, dead-banded motion toward a target, always inside the limits."""
+    """Speed- and acceleration-limited, dead-banded motion toward a target inside the limits.
+
+    Limits narrowed at run time around the mount bring it back inside under the same caps; a joint
+    already moving outward then stops where it is (the limit wins over the acceleration cap).
+    """
 
     limits: PanTiltLimits
     pan_deg: float = field(init=False)
@@ -349,7 +360,9 @@ class PanTiltController:
         tilt_v = _axis_velocity(
             self.target[1] - self.tilt_deg, self.tilt_dps, lim.max_speed_dps, lim.max_accel_dps2, dt_s
         )
-        new_pan, new_tilt = lim.clamp(self.pan_deg + pan_v * dt_s, self.tilt_deg + tilt_v * dt_s)
+        new_pan = _within(self.pan_deg + pan_v * dt_s, self.pan_deg, lim.pan_min_deg, lim.pan_max_deg)
+        new_tilt = _within(self.tilt_deg + tilt_v * dt_s, self.tilt_deg, lim.tilt_min_deg, lim.tilt_max_deg)
+        # The velocity is the step taken, so the next step's acceleration cap starts from the truth.
         self.pan_dps, self.tilt_dps = (new_pan - self.pan_deg) / dt_s, (new_tilt - self.tilt_deg) / dt_s
         self.pan_deg, self.tilt_deg = new_pan, new_tilt
         return self.pan_deg, self.tilt_deg

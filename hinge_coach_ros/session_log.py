@@ -11,6 +11,7 @@ images are stored.
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from datetime import datetime
@@ -67,7 +68,7 @@ class SessionLog:
         self.reps.append(rep)
 
         def num(x: float) -> float | None:
-            return None if x != x else round(float(x), 3)  # NaN is not JSON
+            return round(float(x), 3) if math.isfinite(x) else None  # NaN and inf are not JSON
 
         self._write(
             {
@@ -90,7 +91,7 @@ class SessionLog:
         )
 
     def summary(self) -> dict[str, Any]:
-        scores = [r.score for r in self.reps if r.score == r.score]
+        scores = [r.score for r in self.reps if math.isfinite(r.score)]
         return {
             "type": "summary",
             "time": datetime.now().astimezone().isoformat(timespec="seconds"),
@@ -105,8 +106,10 @@ class SessionLog:
     def close(self) -> dict[str, Any]:
         summary = self.summary()
         if not self._file.closed:
-            self._write(summary)
-            self._file.close()
+            try:
+                self._write(summary)
+            finally:
+                self._file.close()  # a full disk loses the summary, not the file handle
         return summary
 
 

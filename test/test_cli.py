@@ -139,13 +139,14 @@ def test_run_synthetic_source_for_a_few_seconds():
     assert "session:" in result.stderr  # the summary is printed on the way out
 
 
-def test_ctrl_c_stops_the_rig_cleanly_with_actuators_safe():
+@pytest.mark.parametrize("signum", ["SIGINT", "SIGTERM"])
+def test_ctrl_c_or_sigterm_stops_the_rig_cleanly_with_actuators_safe(signum):
     import signal
     import time
 
     proc = subprocess.Popen(CLI + ["run"], stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     time.sleep(4.0)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(getattr(signal, signum))
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert "session:" in err  # the summary, logged after the LED and mount went safe

@@ -1,10 +1,13 @@
 """Cue words in every language, and the full cue policy: priority, dwell, cooldown, escalation, praise."""
 
+from pathlib import Path
+
 import pytest
+import yaml
 
 from hinge_coach_ros.alignment import CUE_FOR_FAULT
 from hinge_coach_ros.athlete import FAULT_IDS
-from hinge_coach_ros.cues import REQUIRED_KEYS, load_cue_table, load_languages
+from hinge_coach_ros.cues import REQUIRED_KEYS, default_cue_file, load_cue_table, load_languages
 from hinge_coach_ros.feedback import CUE_PRIORITY, CuePolicy, ReportView, RepView
 from hinge_coach_ros.params import ParameterError
 
@@ -47,6 +50,50 @@ def test_cue_file_errors_are_one_line(tmp_path):
         load_cue_table("en", bad)
     with pytest.raises(ParameterError, match="not found"):
         load_cue_table("en", tmp_path / "missing.yaml")
+
+
+def _shipped_with(tmp_path, change) -> Path:
+    """A copy of the shipped cue file with ``change(languages)`` applied."""
+    data = yaml.safe_load(default_cue_file().read_text(encoding="utf-8"))
+    change(data["languages"])
+    path = tmp_path / "cues.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda langs: langs["en"]["cues"].update(neutral_spine=None),
+            "language 'en' has no text for cues.neutral_spine (null)",
+        ),
+        (lambda langs: langs["de"]["cues"].update(ready=42), "language 'de' has no text for cues.ready (42)"),
+        (
+            lambda langs: langs["en"]["escalated"].update(hips_back=None),
+            "language 'en' has no text for escalated.hips_back (null)",
+        ),
+        (
+            lambda langs: langs["es"]["escalated"].update(slow_down=["Despacio"]),
+            "language 'es' has no text for escalated.slow_down (['Despacio'])",
+        ),
+        (
+            lambda langs: langs["en"].update(escalated=["Brace now"]),
+            "language 'en': 'escalated' must be a mapping of cue key to text, not a list",
+        ),
+    ],
+)
+def test_a_cue_value_that_is_not_text_is_refused_naming_the_file_and_key(tmp_path, change, message):
+    path = _shipped_with(tmp_path, change)
+    with pytest.raises(ParameterError) as refused:
+        load_languages(path)
+    assert str(refused.value) == f"cue file {path}: {message}"
+
+
+def test_a_shipped_copy_without_escalated_words_still_loads(tmp_path):
+    path = _shipped_with(tmp_path, lambda langs: langs["en"].update(escalated=None))
+    table = load_cue_table("en", path)
+    assert table.escalated == {} and table.text("hips_back", escalated=True) == table.text("hips_back")
 
 
 def test_back_safety_preempts_and_shows_red():

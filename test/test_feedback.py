@@ -4,6 +4,7 @@ import math
 from dataclasses import replace
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -137,3 +138,64 @@ def test_rep_line_and_summary():
     assert "faults: none | not measurable: no_brace, rounded_back | score 100" in line
     summary = format_summary([rep(), unjudged, replace(unjudged, index=5, not_measurable=("no_brace",))])
     assert summary.endswith("| faults: none | not measurable: no_brace x2, rounded_back x1")
+
+
+def _sweep(c: PanTiltController, dt_s: float, steps: int) -> np.ndarray:
+    """The commands of ``steps`` control steps, one row (pan, tilt) each, the start first."""
+    rows = [(c.pan_deg, c.tilt_deg)]
+    rows += [c.step(dt_s) for _ in range(steps)]
+    return np.array(rows)
+
+
+def test_limits_narrowed_around_the_mount_bring_it_back_under_the_speed_and_acceleration_caps():
+    speed_dps, accel_dps2, dt_s = 60.0, 120.0, 0.02
+    lim = replace(LIMITS, max_speed_dps=speed_dps, max_accel_dps2=accel_dps2)
+    c = PanTiltController(lim)
+    c.set_target(60.0, 25.0)
+    _sweep(c, dt_s, 300)
+    assert (c.pan_deg, c.tilt_deg) == (60.0, 25.0) and not c.moving
+    # What a `ros2 param set` does while the mount stands outside the new limits.
+    c.limits = replace(lim, pan_min_deg=-20.0, pan_max_deg=20.0, tilt_min_deg=-10.0, tilt_max_deg=10.0)
+    commands = _sweep(c, dt_s, 300)
+    velocity_dps = np.diff(commands, axis=0) / dt_s
+    accel_dps2_seen = np.diff(np.vstack([[0.0, 0.0], velocity_dps]), axis=0) / dt_s  # from standing still
+    assert np.abs(velocity_dps).max() <= speed_dps + 1e-9
+    assert np.abs(accel_dps2_seen).max() <= accel_dps2 + 1e-6
+    # Straight back in: never farther out, never past the new limit (the clamped target) and back.
+    assert (np.diff(commands, axis=0) <= 1e-12).all()
+    assert commands[:, 0].min() >= 20.0 - 1e-9 and commands[:, 1].min() >= 10.0 - 1e-9
+    assert c.target == (20.0, 10.0)
+    assert commands[-1] == pytest.approx([20.0, 10.0], abs=1e-6) and abs(c.pan_dps) < 1e-6
+    assert 0.5 < np.argmax(commands[:, 0] <= 20.0 + 1e-6) * dt_s < 2.0  # about 1.2 s for 40 deg
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    target=st.tuples(st.floats(-90, 90), st.floats(-30, 30)),
+    moved_s=st.floats(0.0, 3.0),
+    narrowed=st.tuples(st.floats(-90, 0), st.floats(0, 90), st.floats(-30, 0), st.floats(0, 30)),
+    accel_dps2=st.floats(10.0, 1000.0) | st.just(math.inf),
+)
+def test_a_mount_outside_narrowed_limits_is_never_commanded_farther_out_nor_past_the_speed_cap(
+    target, moved_s, narrowed, accel_dps2
+):
+    dt_s, speed_dps = 0.02, LIMITS.max_speed_dps
+    lim = replace(LIMITS, max_accel_dps2=accel_dps2)
+    c = PanTiltController(lim)
+    c.set_target(*target)
+    _sweep(c, dt_s, int(moved_s / dt_s))  # still moving, or at rest, when the limits change
+    pan_min, pan_max, tilt_min, tilt_max = narrowed
+    c.limits = replace(
+        lim, pan_min_deg=pan_min, pan_max_deg=pan_max, tilt_min_deg=tilt_min, tilt_max_deg=tilt_max
+    )
+    commands = _sweep(c, dt_s, 400)
+    assert (np.abs(np.diff(commands, axis=0)) <= speed_dps * dt_s + 1e-9).all()
+    outside = np.column_stack(
+        [
+            np.maximum(0.0, np.maximum(pan_min - commands[:, 0], commands[:, 0] - pan_max)),
+            np.maximum(0.0, np.maximum(tilt_min - commands[:, 1], commands[:, 1] - tilt_max)),
+        ]
+    )
+    assert (np.diff(outside, axis=0) <= 1e-9).all()  # never farther beyond a limit than it already was
+    inside = (outside <= 1e-9).all(axis=1)
+    assert inside[-1] and inside[np.argmax(inside) :].all()  # back inside within 8 s, and stays there

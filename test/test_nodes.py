@@ -106,3 +106,29 @@ def test_a_session_files_vertical_reaches_the_alignment_node_as_the_floor(rig):
     stream = read_session(embedded_session_path())
     assert stream.up_given
     np.testing.assert_allclose(alignment._floor[1], stream.up_optical, atol=1e-6)
+
+
+def test_a_cue_file_with_words_that_are_not_text_is_refused_with_the_key_named(rig, tmp_path):
+    import yaml
+
+    from hinge_coach_ros.cues import default_cue_file
+
+    feedback = rig.nodes["feedback_node"]
+    before = feedback.table
+    data = yaml.safe_load(default_cue_file().read_text(encoding="utf-8"))
+    data["languages"]["en"]["escalated"] = ["Brace now"]  # a list where the key -> text mapping belongs
+    listed = tmp_path / "listed.yaml"
+    listed.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    result = feedback.set_parameters([Parameter("cue_file", value=str(listed))])[0]
+    assert not result.successful
+    assert result.reason == (
+        f"cue file {listed}: language 'en': 'escalated' must be a mapping of cue key to text, not a list"
+    )
+    data["languages"]["en"]["escalated"] = {}
+    data["languages"]["en"]["cues"]["neutral_spine"] = None  # "neutral_spine:" with the words left out
+    empty = tmp_path / "empty.yaml"
+    empty.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    result = feedback.set_parameters([Parameter("cue_file", value=str(empty))])[0]
+    assert not result.successful
+    assert result.reason == f"cue file {empty}: language 'en' has no text for cues.neutral_spine (null)"
+    assert feedback.table is before and feedback.get_parameter("cue_file").value == ""

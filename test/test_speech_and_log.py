@@ -1,6 +1,7 @@
 """Speech never overlaps and is rate-limited; the session log survives a kill."""
 
 import json
+import math
 import os
 import shutil
 import signal
@@ -86,6 +87,33 @@ def test_session_log_rows_and_summary(tmp_path):
     assert rows[-1] == summary
     assert summary["reps"] == 2 and summary["clean_reps"] == 1 and summary["mean_score"] == 80.0
     assert summary["faults"] == {"squat": 1} and summary["not_measurable"] == {"rounded_back": 1}
+
+
+def test_a_rep_with_infinite_values_is_logged_with_nulls_and_the_summary_stays_json(tmp_path):
+    log = SessionLog(tmp_path, "hip_hinge")
+    log.log_rep(RepView(1, 80.0, 70.0, 40.0, 10.0, 2.0, {"lumbar_flexion": math.nan}), "", "good")
+    inf = RepView(2, math.inf, -math.inf, 40.0, math.inf, 2.0, {"lumbar_flexion": math.inf}, ())
+    log.log_rep(inf, "neutral_spine", "warning")
+    summary = log.close()
+    rows = read_log(log.path)
+    assert [r["type"] for r in rows] == ["session_start", "rep", "rep", "summary"]
+    assert rows[1]["faults"] == {"lumbar_flexion": None} and rows[1]["score"] == 80.0
+    assert rows[2]["rep"] == 2 and rows[2]["faults"] == {"lumbar_flexion": None}
+    assert rows[2]["score"] is None and rows[2]["peak_hip_flexion_deg"] is None
+    assert rows[2]["peak_knee_flexion_deg"] is None and rows[2]["peak_trunk_inclination_deg"] == 40.0
+    assert rows[2]["cue"] == "neutral_spine"
+    assert summary["reps"] == 2 and summary["mean_score"] == 80.0  # only the finite scores
+    assert rows[-1] == summary
+
+
+def test_a_full_disk_at_the_end_loses_the_summary_but_closes_the_file(tmp_path):
+    log = SessionLog(tmp_path, "hip_hinge")
+    log._file.close()
+    log._file = open("/dev/full", "a", encoding="utf-8")  # noqa: SIM115 - the disk is full
+    with pytest.raises(OSError):
+        log.close()
+    assert log._file.closed
+    assert log.close()["reps"] == 0  # a second close neither writes nor raises
 
 
 def test_killing_the_rig_loses_at_most_the_current_rep(tmp_path):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -104,14 +106,20 @@ def _plain(value: Any) -> Any:
 
 
 def run_node(factory: Callable[[], Node], args: list[str] | None = None) -> int:
-    """init, spin, shut down cleanly; a wrong parameter is one line and exit code 2."""
+    """init, spin, shut down cleanly on Ctrl-C or SIGTERM; a wrong parameter is one line and exit code 2."""
     # Keep Python's own Ctrl-C handling: rclpy's handler would shut the context down
     # before safe_shutdown() can send the LED and the mount to their safe state.
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+    # SIGTERM (kill, systemd, docker stop, a launch shutdown) would end the process on the spot,
+    # mount torque on and no session summary: it ends the spin instead, as Ctrl-C does. A flag,
+    # not an exception: it is read between callbacks, so it never surfaces inside rclpy's C code,
+    # and a second SIGTERM cannot cut the safe shutdown short.
+    terminated = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda _signum, _frame: terminated.set())
     node = None
     try:
         node = factory()
-        while rclpy.ok():  # wake every 0.1 s so Ctrl-C is noticed in an idle node
+        while rclpy.ok() and not terminated.is_set():  # wake every 0.1 s so a signal is noticed
             rclpy.spin_once(node, timeout_sec=0.1)
     except USER_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -126,4 +134,5 @@ def run_node(factory: Callable[[], Node], args: list[str] | None = None) -> int:
             node.destroy_node()
         if rclpy.ok():
             rclpy.shutdown()
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
     return 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -198,11 +199,19 @@ class FeedbackNode(Node):
         return self.get_clock().now().nanoseconds * 1e-9
 
     def _record(self, topic: str, datatype: str, msg) -> None:
-        if self.mcap is not None:
-            stamp = msg.header.stamp
+        if self.mcap is None:
+            return
+        stamp = msg.header.stamp
+        try:
             self.mcap.write(
                 self.resolve_topic_name(topic), datatype, msg, stamp.sec * 1_000_000_000 + stamp.nanosec
             )
+        except (OSError, McapLogError) as exc:
+            # A full disk ends the recording, not the node: coaching and the JSONL log go on.
+            self._log_error = f"MCAP recording stopped: {exc}"
+            self.get_logger().error(self._log_error)
+            mcap, self.mcap = self.mcap, None
+            self._best_effort("MCAP close", mcap.close)  # what the disk still takes
 
     def _on_skeleton(self, msg: PointCloud2) -> None:
         self._record("skeleton", "sensor_msgs/msg/PointCloud2", msg)
@@ -279,6 +288,9 @@ class FeedbackNode(Node):
             # The mount's torque is off (the worker did that); stand still until it answers again.
             self.pan_tilt.go_home()
             self._mount_was_failing = True
+            # A park that failed (or that the worker dropped while waiting to retry) is not a park:
+            # submit it again below, or nothing would ever retry the mount while nobody is there.
+            self._parked = False
         elif self._mount_was_failing and self._mount_worker.jobs_done:
             self._mount_was_failing = False
             self.pan_tilt.reset(self.mount.pan_deg, self.mount.tilt_deg)  # continue from where it is
@@ -398,35 +410,46 @@ class FeedbackNode(Node):
     def summary(self) -> str:
         return format_summary(self.reps)
 
+    def _best_effort(self, what: str, action: Callable[[], object]) -> None:
+        """One clean-up step: a failure of any kind (a dead serial port raises termios.error) is
+        logged and the caller goes on, so in the shutdown one device cannot keep the others from
+        their safe state or the session log from its summary."""
+        try:
+            action()
+        except Exception as exc:
+            self.get_logger().error(f"{what} failed: {type(exc).__name__}: {exc}")
+
+    @staticmethod
+    def _close_driver(driver: Any) -> None:
+        try:
+            driver.close()
+        except (DriverError, OSError):
+            pass  # the device is gone; its safe stop already said so
+
     def safe_shutdown(self) -> None:
-        """Actuators to their safe state: LED off, mount home and torque off; close the log."""
+        """Actuators to their safe state: LED off, mount home and torque off; close the logs.
+
+        Each step runs whatever the ones before it did.
+        """
         if self._shut_down:
             return
         self._shut_down = True
-        self._led_worker.stop()
-        self._mount_worker.stop()
-        for name, action, driver in (
-            ("LED", lambda d: d.off(), self.led),
-            ("pan-tilt", lambda d: d.safe_stop(), self.mount),
-        ):
-            try:
-                if name == "pan-tilt" or self._led_worker.opened:
-                    action(driver)
-            except DriverError as exc:
-                self.get_logger().error(f"{name} safe stop failed: {exc}")
-            finally:
-                try:
-                    driver.close()
-                except (DriverError, OSError):
-                    pass
+        step = self._best_effort
+        step("LED worker stop", self._led_worker.stop)
+        step("pan-tilt worker stop", self._mount_worker.stop)
+        if self._led_worker.opened:
+            step("LED safe stop", self.led.off)
+        step("LED close", lambda: self._close_driver(self.led))
+        step("pan-tilt safe stop", self.mount.safe_stop)
+        step("pan-tilt close", lambda: self._close_driver(self.mount))
         if self.speaker is not None:
-            self.speaker.close()
+            step("speech close", self.speaker.close)
         if self.window is not None:
-            self.window.close()
+            step("display window close", self.window.close)
         if self.session_log is not None:
-            self.session_log.close()
+            step("session log close", self.session_log.close)
         if self.mcap is not None:
-            self.mcap.close()
+            step("MCAP close", self.mcap.close)
         self.get_logger().info(self.summary())
 
 
