@@ -25,10 +25,11 @@ from .geometry import (
     FrameAngles,
     facing_direction,
     frame_angles,
+    unit_vector,
     view_from_side_deg,
 )
 from .landmarks import INDEX
-from .params import MIN_UP_NORM, Value, defaults, patient_thresholds, thresholds_for
+from .params import Value, defaults, patient_thresholds, thresholds_for
 
 PHASES = ("setup", "descent", "bottom", "ascent", "lockout")
 NO_PERSON = "no_person"
@@ -722,10 +723,9 @@ class HingeEngine:
         """Up from the depth floor plane (smoothed), else from the feet, else the given vector."""
         if self.p["up_source"] == "fixed":
             return self.fixed_up
-        norm = math.nan if floor_up is None else float(np.linalg.norm(floor_up))
         # A failed fit (NaN, or a zero vector) has no direction: the average keeps its own.
-        if math.isfinite(norm) and norm >= MIN_UP_NORM:
-            unit = np.asarray(floor_up, dtype=float) / norm  # a new array: the caller's stays as it is
+        unit = unit_vector(floor_up) if floor_up is not None else None  # a new array: the caller's stays
+        if unit is not None:
             # The floor does not move: a slow average removes the fit's frame-to-frame noise.
             if self._floor_up is None:
                 self._floor_up = unit

@@ -20,10 +20,11 @@ from .alignment import FrameReport, HingeEngine, RepSummary
 from .dowel import BackProfile
 from .feedback import tally
 from .filters import zero_phase_lowpass
+from .geometry import unit_vector
 from .landmarks import empty_skeleton
 from .monocular import MAX_VIEW_YAW_DEG
 from .params import ParameterError, validate
-from .session_io import SkeletonStream, read_session, unit_vector
+from .session_io import SkeletonStream, read_session
 from .sources import RealSenseSource, VideoSource
 
 RECORDING_SUFFIXES = (".db3", ".bag")

@@ -16,6 +16,7 @@ import math
 from dataclasses import dataclass, replace
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .landmarks import INDEX, PAIRED_PARTS
 
@@ -214,6 +215,27 @@ def _within(value: float, limits: tuple[float, float]) -> bool:
 # A foot seen this much less confidently than the other is left out of the facing:
 # side-on, the far foot is hidden and its heel and toe are the model's guesses.
 FOOT_CONFIDENCE_RATIO = 0.75
+
+
+# A vector shorter than this has no direction (a zero up_vector, a failed floor fit).
+MIN_DIRECTION_NORM = 1e-6
+
+
+def unit_vector(vector: ArrayLike) -> np.ndarray | None:
+    """The 3-vector scaled to length 1; None for one not finite or too short (MIN_DIRECTION_NORM)
+    to give a direction: an up vector given as zero, a failed floor fit."""
+    v = np.asarray(vector, dtype=float)
+    if v.shape != (3,) or not np.isfinite(v).all():
+        return None
+    largest = float(np.abs(v).max())
+    if largest == 0.0:
+        return None
+    # Scaled first: the norm of components near the largest float would overflow to inf.
+    v = v / largest
+    norm = float(np.linalg.norm(v))
+    if largest * norm < MIN_DIRECTION_NORM:
+        return None
+    return v / norm
 
 
 def _horizontal_unit(v: np.ndarray, up: np.ndarray) -> np.ndarray | None:

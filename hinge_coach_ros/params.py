@@ -15,11 +15,9 @@ from typing import Any
 import yaml
 
 from .athlete import PRESETS
+from .geometry import unit_vector
 
 Value = bool | int | float | str | list[float]
-
-# An up vector shorter than this has no direction (a zero up_vector, or a failed floor fit).
-MIN_UP_NORM = 1e-6
 
 
 class ParameterError(ValueError):
@@ -749,7 +747,7 @@ def _check_relations(node: str, v: dict[str, Value]) -> None:
     if node == "alignment_node":
         if not v["lockout_hip_flexion_deg"] < v["min_rep_hip_flexion_deg"]:
             raise ParameterError("alignment_node: need lockout_hip_flexion_deg < min_rep_hip_flexion_deg")
-        if math.hypot(*v["up_vector"]) < MIN_UP_NORM:
+        if unit_vector(v["up_vector"]) is None:
             raise ParameterError(
                 f"alignment_node.up_vector = {v['up_vector']!r} is invalid: expected a direction (not zero)"
             )

@@ -30,9 +30,9 @@ from importlib import resources
 from pathlib import Path
 
 import numpy as np
-from numpy.typing import ArrayLike
 
 from .athlete import FAULT_UNITS, AthleteSpec, Session, body_for, joint_angles, landmarks_world, virtual_dowel
+from .geometry import unit_vector
 from .landmarks import INDEX, LANDMARK_NAMES, NUM_LANDMARKS
 
 # Landmarks written to session files: the face beyond nose and ears, the
@@ -237,22 +237,6 @@ def read_session(csv_path: Path) -> SkeletonStream:
                 "give all of its _x, _y and _z columns or none"
             )
     return SkeletonStream(fps, meta["frame_id"], up_unit, times, landmarks, up_given="up" in given)
-
-
-def unit_vector(vector: ArrayLike) -> np.ndarray | None:
-    """The vector scaled to length 1; None for one not finite or too short (1e-6) to give a direction."""
-    v = np.asarray(vector, dtype=float)
-    if v.shape != (3,) or not np.isfinite(v).all():
-        return None
-    largest = float(np.abs(v).max())
-    if largest == 0.0:
-        return None
-    # Scaled first: the norm of components near the largest float would overflow to inf.
-    v = v / largest
-    norm = float(np.linalg.norm(v))
-    if largest * norm < 1e-6:
-        return None
-    return v / norm
 
 
 RGBD_TRUTH_FORMAT = "hinge_coach_ros rgbd truth 1"

@@ -150,7 +150,7 @@ def test_up_line_is_marked_as_given(tmp_path):
 
 
 def test_unit_vector_of_huge_tiny_and_bad_vectors():
-    from hinge_coach_ros.session_io import unit_vector
+    from hinge_coach_ros.geometry import unit_vector
 
     # Components near the largest float: the norm would overflow, the direction is fine.
     np.testing.assert_allclose(unit_vector([1e308, 1e308, 0.0]), [2**-0.5, 2**-0.5, 0.0])
