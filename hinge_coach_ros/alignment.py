@@ -297,6 +297,16 @@ HIP_STEADY_S = 0.2
 # the hip's least-squares slope over this window, not on the frame-to-frame speed: live
 # landmarks jitter by 2-3 deg a frame, so a held top never read still for 0.3 s on end.
 TOP_STALL_S = 0.3
+# A slow rep has stopped when it moves at under this share of its own fastest speed in that
+# direction (its fastest 0.3 s slope), not under ``bottom_speed_dps``: a rehab patient's
+# ascent over 5 s peaks near 25 deg/s, so its top, and a slow descent's middle, read as
+# stopped (the synthetic athlete at a quarter tempo: clean reps read incomplete_lockout, and
+# the hips "rose first" and sat high from a bottom taken mid-descent). Such a rep's phases
+# are judged on the slope: the frame-to-frame speed's noise (about 20 deg/s with 4 mm of
+# landmark jitter) is larger than its stop speed. A rep at the usual pace (fastest over about 80
+# deg/s) stops at ``bottom_speed_dps`` on the frame speed, as before.
+STALL_FRACTION = 0.3
+STALL_MIN_DPS = 5.0  # the 0.3 s slope's noise on a still person is a few deg/s
 TURN_DOWN_FRAMES = 2  # in the ascent, going down this many frames on end is a turn down
 REP_HIPS_S = 20.0  # a rep's hip samples (for its descent time) are kept this long
 NEAR_TOP_FRACTION = 0.4  # "near the top": hip flexion below this share of the rep's deepest
@@ -786,7 +796,12 @@ class HingeEngine:
             self._standing_since = None
             return
         self._standing_hip_deg = min(self._standing_hip_deg, a.hip_flexion_deg)
-        if self.phase == "setup" and abs(self._speed_dps) < float(self.p["bottom_speed_dps"]):
+        # Standing tall: a slow patient holds an incomplete top, and later stands up from it,
+        # for seconds under bottom_speed_dps (the synthetic athlete at a quarter to a third of
+        # its pace: a trunk baseline taken there, 20 deg forward, read the next clean lockout
+        # as a banana back).
+        tall = a.hip_flexion_deg < float(self.p["lockout_hip_flexion_deg"])
+        if self.phase == "setup" and tall and abs(self._speed_dps) < float(self.p["bottom_speed_dps"]):
             self._standing_since = self._standing_since if self._standing_since is not None else t
             if t - self._standing_since >= SETUP_BASELINE_S:
                 for key, value in (
@@ -817,10 +832,29 @@ class HingeEngine:
 
     # -- phases and reps -----------------------------------------------------
 
+    def _rep_speed_dps(self, t: float) -> tuple[float, float, float]:
+        """This frame's hip speed for the descent's and the bottom's phase changes, the speed
+        under which the descent has stopped, and the one under which the ascent has
+        (``STALL_FRACTION`` of the rep's fastest in each direction so far).
+        """
+        slope = self._hip_slope_dps(t, TOP_STALL_S)
+        rep, usual = self._rep, float(self.p["bottom_speed_dps"])
+        if rep is None:
+            return self._speed_dps, usual, usual
+        if math.isfinite(slope) and self.phase in ("descent", "ascent"):
+            key = "fastest_fall_dps" if self.phase == "descent" else "fastest_rise_dps"
+            rep[key] = max(rep.get(key, 0.0), slope if self.phase == "descent" else -slope)
+
+        def stop(key: str) -> float:
+            return min(usual, max(STALL_MIN_DPS, STALL_FRACTION * rep.get(key, math.inf)))
+
+        fall_stop, rise_stop = stop("fastest_fall_dps"), stop("fastest_rise_dps")
+        slow = fall_stop < usual and math.isfinite(slope)
+        return (slope if slow else self._speed_dps), fall_stop, rise_stop
+
     def _step_phase(self, t: float, a: FrameAngles) -> RepSummary | None:
         p = self.p
         hip = a.hip_flexion_deg
-        still = abs(self._speed_dps) < p["bottom_speed_dps"]
         completed = None
         if self.phase in ("setup", "lockout"):
             if self.phase == "lockout" and self._finishing is None:
@@ -849,22 +883,25 @@ class HingeEngine:
                     "descent_frames_seen": 0,  # of those, the frames with the hip angle seen
                 }
         elif self.phase == "descent":
+            speed, fall_stop, _ = self._rep_speed_dps(t)
             if hip < self._standing_hip_deg + p["descent_start_delta_deg"] - 5.0:
                 self.phase, self._rep = "setup", None  # a dip, not a rep
                 for check in self.checks.values():
                     check.reset()
-            elif still and hip >= p["min_rep_hip_flexion_deg"]:
+            elif abs(speed) < fall_stop and hip >= p["min_rep_hip_flexion_deg"]:
                 self.phase = "bottom"
-            elif self._speed_dps < -p["bottom_speed_dps"] and hip >= p["min_rep_hip_flexion_deg"]:
+            elif speed < -fall_stop and hip >= p["min_rep_hip_flexion_deg"]:
                 self.phase = "ascent"  # turned around without a pause
         elif self.phase == "bottom":
-            if self._speed_dps < -p["bottom_speed_dps"]:
+            speed, fall_stop, _ = self._rep_speed_dps(t)
+            if speed < -fall_stop:
                 self.phase = "ascent"
-            elif self._speed_dps > p["bottom_speed_dps"]:
+            elif speed > fall_stop:
                 self.phase = "descent"
         elif self.phase == "ascent":
             peak = self._rep["peak"].get("hip", hip) if self._rep else hip
-            stalled_near_top = abs(self._hip_slope_dps(t, TOP_STALL_S)) < p["bottom_speed_dps"]
+            _, _, rise_stop = self._rep_speed_dps(t)
+            stalled_near_top = abs(self._hip_slope_dps(t, TOP_STALL_S)) < rise_stop
             near_top = hip < NEAR_TOP_FRACTION * peak
             # Two frames on end: one frame of BlazePose throwing the hips back reads as a turn
             # down, and near the top it ended a slow ascent early.

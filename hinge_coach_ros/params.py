@@ -248,10 +248,10 @@ ALIGNMENT_NODE: tuple[Param, ...] = (
     Param(
         "bottom_speed_dps",
         25.0,
-        "Hip flexion speed below which the movement has stopped (bottom, or the top of an "
-        "incomplete lockout). Reps must move faster: for slow-tempo work (an ascent over about 4 s) "
-        "lower it, or the top of a slow ascent reads as stopped short of lockout (at 10, the "
-        "synthetic athlete's 4.8 s ascents read clean; at 25, 2 of 4 incomplete).",
+        "Hip flexion speed below which a rep at the usual pace has stopped (its bottom, or the top "
+        "of an incomplete lockout). A slower rep has stopped below 30% of its own fastest speed "
+        "(at least 5 deg/s), so slow-tempo work needs no change here: the synthetic athlete's "
+        "reps at a quarter of its pace (5 s ascents) read clean.",
         min=1.0,
         max=200.0,
     ),

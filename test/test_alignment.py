@@ -332,6 +332,33 @@ def test_landmark_jitter_does_not_make_a_controlled_descent_fast():
     assert "fast_descent" in reps_of(run(fast, {"exercise": "dowel"})[1])[0].faults
 
 
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_slow_reps_are_judged_at_their_own_pace(preset):
+    """A quarter of the usual tempo (a 5 s ascent, as a rehab patient may move): the top of a
+    clean ascent is not a stop short of lockout, a slow descent has no bottom half-way (from
+    which the hips "rose first" and sat high), and the standing reference is not taken on an
+    incomplete top held for seconds (the next clean lockout read as a banana back). The
+    incomplete lockout itself is still found."""
+    faults = {2: {"incomplete_lockout": 20.0}}
+    s = generate(AthleteSpec(preset=preset, reps=4, tempo=0.25, faults=faults, seed=1))
+    reps = reps_of(run(s, {"exercise": preset})[1])
+    assert [sorted(r.faults) for r in reps] == [[], ["incomplete_lockout"], [], []]
+    shallow = generate(AthleteSpec(preset=preset, reps=3, tempo=0.25, depth=0.5, seed=2))
+    reps = reps_of(run(shallow, {"exercise": preset})[1])
+    assert [sorted(r.faults) for r in reps] == [[], [], []]
+
+
+def test_a_slow_reps_stop_speed_follows_its_own_pace():
+    engine = HingeEngine()
+    rep = {"fastest_fall_dps": 20.0, "fastest_rise_dps": 200.0}
+    engine._rep, engine.phase = rep, "bottom"
+    _, fall_stop, rise_stop = engine._rep_speed_dps(0.0)
+    assert fall_stop == pytest.approx(0.3 * 20.0)  # STALL_FRACTION of its fastest
+    assert rise_stop == engine.p["bottom_speed_dps"]  # a usual pace: the parameter
+    rep["fastest_fall_dps"] = 1.0
+    assert engine._rep_speed_dps(0.0)[1] == 5.0  # never under the slope's noise
+
+
 def test_a_rep_without_lockout_that_goes_straight_back_down_is_its_own_rep():
     """Box lift, seed 4, every fault in turn: the incomplete-lockout rep stops 20 deg short of
     standing and the next rep starts without a pause. Going back down from high up ends the rep
