@@ -96,7 +96,13 @@ def load_languages(path: Path | None = None) -> dict[str, CueTable]:
         unknown = sorted(set(cues) - set(REQUIRED_KEYS)) + sorted(set(escalated) - set(CORRECTIVE_KEYS))
         if unknown:
             raise ParameterError(f"cue file {path}: language {lang!r} has unknown cue keys {unknown}")
-        tables[str(lang)] = CueTable(str(lang), str(body.get("voice", lang)), cues, escalated)
+        voice = body.get("voice", lang)
+        if not isinstance(voice, str) or not voice.strip():
+            raise ParameterError(
+                f"cue file {path}: language {lang!r}: 'voice' must be an espeak-ng voice name "
+                f"such as 'en' or 'de', not {'null' if voice is None else repr(voice)}"
+            )
+        tables[str(lang)] = CueTable(str(lang), voice.strip(), cues, escalated)
     return tables
 
 

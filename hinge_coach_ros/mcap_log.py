@@ -108,5 +108,7 @@ class McapLog:
     def close(self) -> None:
         if self._file.closed:
             return
-        self._writer.finish()
-        self._file.close()
+        try:
+            self._writer.finish()  # the summary and index: a full disk refuses them
+        finally:
+            self._file.close()

@@ -2,10 +2,11 @@
 
 ROS-free. One file per session, ``session-YYYYmmdd-HHMMSS.jsonl`` in the
 log folder: a ``session_start`` line, one ``rep`` line per rep (time,
-exercise, metrics, faults, the checks not measurable, score) and a
-``summary`` line at the end. Each line is flushed and synced to disk as it
-is written, so killing the process loses at most the rep in progress. No
-images are stored.
+exercise, metrics, faults, the checks not measurable, score), a ``settings``
+line when the cue language or file changes while running (the reps after
+it were cued in that language), and a ``summary`` line at the end. Each
+line is flushed and synced to disk as it is written, so killing the process
+loses at most the rep in progress. No images are stored.
 """
 
 from __future__ import annotations
@@ -63,6 +64,16 @@ class SessionLog:
         self._file.write(json.dumps(row, ensure_ascii=False, allow_nan=False) + "\n")
         self._file.flush()
         os.fsync(self._file.fileno())  # the rep survives a power cut or a kill
+
+    def log_settings(self, **settings: str) -> None:
+        """A change of what the session runs with (the cue language or file), from now on."""
+        self._write(
+            {
+                "type": "settings",
+                "time": datetime.now().astimezone().isoformat(timespec="seconds"),
+                **settings,
+            }
+        )
 
     def log_rep(self, rep: RepView, cue_key: str, led_state: str, wall_time_s: float | None = None) -> None:
         self.reps.append(rep)

@@ -23,20 +23,22 @@ class Speaker:
     min_interval_s: float = 4.0
     extra_args: list[str] = field(default_factory=list)
     available: bool = field(init=False)
-    status: str = field(init=False)
     spoken: list[str] = field(default_factory=list, init=False)
     _process: subprocess.Popen | None = field(default=None, init=False)
     _pending: str | None = field(default=None, init=False)
     _last_start_s: float = field(default=-float("inf"), init=False)
+    _failure: str = field(default="", init=False)  # why speech is off; "" while it is on
 
     def __post_init__(self) -> None:
-        path = shutil.which(self.command[0])
-        self.available = path is not None
-        self.status = (
-            f"speech on ({self.command[0]}, voice {self.voice})"
-            if self.available
-            else f"speech off: {self.command[0]} is not installed"
-        )
+        self.available = shutil.which(self.command[0]) is not None
+        if not self.available:
+            self._failure = f"speech off: {self.command[0]} is not installed"
+
+    @property
+    def status(self) -> str:
+        """One line for the diagnostics: on with its voice (the current one: a live language
+        change sets it), or why it is off."""
+        return self._failure or f"speech on ({self.command[0]}, voice {self.voice})"
 
     @property
     def speaking(self) -> bool:
@@ -64,7 +66,7 @@ class Speaker:
             )
         except OSError as exc:
             self.available = False
-            self.status = f"speech off: {self.command[0]} failed to start ({exc})"
+            self._failure = f"speech off: {self.command[0]} failed to start ({exc})"
             return False
         self._last_start_s = now_s
         self.spoken.append(text)

@@ -81,6 +81,14 @@ def _shipped_with(tmp_path, change) -> Path:
             lambda langs: langs["en"].update(escalated=["Brace now"]),
             "language 'en': 'escalated' must be a mapping of cue key to text, not a list",
         ),
+        (
+            lambda langs: langs["de"].update(voice=None),
+            "language 'de': 'voice' must be an espeak-ng voice name such as 'en' or 'de', not null",
+        ),
+        (
+            lambda langs: langs["es"].update(voice=3),
+            "language 'es': 'voice' must be an espeak-ng voice name such as 'en' or 'de', not 3",
+        ),
     ],
 )
 def test_a_cue_value_that_is_not_text_is_refused_naming_the_file_and_key(tmp_path, change, message):

@@ -1,10 +1,11 @@
 """The optional MCAP recording of a session: skeleton, report and rep topics, readable by the MCAP tools."""
 
 import numpy as np
+import pytest
 from mcap_ros2.reader import read_ros2_messages
 
 from hinge_coach_ros.graph import GraphArgs
-from hinge_coach_ros.mcap_log import message_definition
+from hinge_coach_ros.mcap_log import McapLog, message_definition
 from hinge_coach_ros.messages import cloud_to_skeleton
 from hinge_coach_ros.runner import Rig
 from hinge_coach_ros.session_io import embedded_session_path, read_session
@@ -46,3 +47,16 @@ def test_session_is_recorded_and_reads_back(tmp_path):
     assert np.isfinite(cloud_to_skeleton(first)[:, :3]).any()
     rep = by_topic["/alignment/rep"][1].status[0]
     assert rep.name == "hinge: rep" and any(kv.key == "fault.squat" for kv in rep.values)
+
+
+def test_a_full_disk_at_close_loses_the_index_but_closes_the_file(tmp_path):
+    log = McapLog(tmp_path / "s.mcap")
+
+    def disk_full() -> None:
+        raise OSError(28, "No space left on device")
+
+    log._writer.finish = disk_full
+    with pytest.raises(OSError):
+        log.close()
+    assert log._file.closed
+    log.close()  # a second close neither writes nor raises

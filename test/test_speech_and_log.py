@@ -63,6 +63,13 @@ def test_speaker_is_silently_off_without_the_program():
     assert s.spoken == [] and not s.speaking
 
 
+def test_speaker_status_names_the_voice_it_speaks_with_now():
+    s = Speaker(command=["true"], voice="en")
+    assert s.status == "speech on (true, voice en)"
+    s.voice = "de"  # the feedback node's live language change
+    assert s.status == "speech on (true, voice de)"
+
+
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
 def test_espeak_ng_writes_the_cue_to_a_wav(tmp_path):
     wav = tmp_path / "cue.wav"
@@ -104,6 +111,17 @@ def test_a_rep_with_infinite_values_is_logged_with_nulls_and_the_summary_stays_j
     assert rows[2]["cue"] == "neutral_spine"
     assert summary["reps"] == 2 and summary["mean_score"] == 80.0  # only the finite scores
     assert rows[-1] == summary
+
+
+def test_a_cue_language_changed_while_running_is_logged_before_the_reps_it_cued(tmp_path):
+    log = SessionLog(tmp_path, "hip_hinge", language="en")
+    log.log_rep(RepView(1, 100.0, 80.0, 60.0, 20.0, 2.0, {}), "good_rep", "good")
+    log.log_settings(language="de", cue_file="")
+    log.log_rep(RepView(2, 100.0, 80.0, 60.0, 20.0, 2.0, {}), "good_rep", "good")
+    log.close()
+    rows = read_log(log.path)
+    assert [r["type"] for r in rows] == ["session_start", "rep", "settings", "rep", "summary"]
+    assert rows[0]["language"] == "en" and rows[2]["language"] == "de" and rows[2]["cue_file"] == ""
 
 
 def test_a_full_disk_at_the_end_loses_the_summary_but_closes_the_file(tmp_path):
@@ -162,3 +180,22 @@ def test_rig_writes_a_summary_on_a_normal_end(tmp_path):
     rows = read_log(path)
     assert rows[0]["language"] == "de"
     assert rows[-1]["type"] == "summary" and rows[-1]["reps"] == 5 and rows[-1]["clean_reps"] == 3
+
+
+def test_the_feedback_node_logs_a_live_language_change(tmp_path):
+    from rclpy.parameter import Parameter
+
+    from hinge_coach_ros.graph import GraphArgs
+    from hinge_coach_ros.runner import Rig
+
+    config = tmp_path / "c.yaml"
+    config.write_text(f"/**/feedback_node:\n  ros__parameters:\n    log_dir: '{tmp_path}'\n")
+    rig = Rig(GraphArgs(config_file=str(config)))
+    try:
+        assert rig.nodes["feedback_node"].set_parameters([Parameter("language", value="es")])[0].successful
+    finally:
+        rig.close()
+    (path,) = tmp_path.glob("session-*.jsonl")
+    rows = read_log(path)
+    assert rows[0]["type"] == "session_start" and rows[0]["language"] == "en"
+    assert rows[1]["type"] == "settings" and rows[1]["language"] == "es"

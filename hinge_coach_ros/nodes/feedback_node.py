@@ -174,6 +174,14 @@ class FeedbackNode(Node):
             self.table = self.policy.table = new_table
             if self.speaker is not None:
                 self.speaker.voice = new_table.voice
+            if self.session_log is not None:
+                try:
+                    self.session_log.log_settings(
+                        language=new_table.language, cue_file=self.params["cue_file"]
+                    )
+                except (OSError, ValueError) as exc:
+                    self._log_error = f"session log: {exc}"
+                    self.get_logger().error(self._log_error)
         if "control_rate_hz" in changed:
             self._control_timer.timer_period_ns = int(1e9 / changed["control_rate_hz"])
         if "display_rate_hz" in changed:
