@@ -29,7 +29,7 @@ from .geometry import (
     view_from_side_deg,
 )
 from .landmarks import INDEX
-from .params import Value, defaults, patient_thresholds, thresholds_for
+from .params import Value, defaults, patient_thresholds, thresholds_for, up_direction
 
 PHASES = ("setup", "descent", "bottom", "ascent", "lockout")
 NO_PERSON = "no_person"
@@ -382,7 +382,7 @@ class UpFromFeet:
     FEET = ("left_heel", "right_heel", "left_foot_index", "right_foot_index")
 
     def __init__(self, fallback: np.ndarray, frames_needed: int = 20) -> None:
-        self.fallback = fallback / np.linalg.norm(fallback)
+        self.fallback = fallback  # unit up until the feet give one (params.up_direction)
         self.frames_needed = frames_needed
         self._points: deque[np.ndarray] = deque(maxlen=400)
         self._frames = 0
@@ -595,9 +595,8 @@ class HingeEngine:
         self.p: dict[str, Value] = {**defaults("alignment_node"), **(params or {})}
         self._patient_thresholds = patient_thresholds(str(self.p["patient_profile"]))
         self.thresholds = thresholds_for(str(self.p["exercise"]), self._patient_thresholds)
-        fallback = np.asarray(self.p["up_vector"], dtype=float)
-        self.fixed_up = fallback / np.linalg.norm(fallback)
-        self.up = UpFromFeet(fallback) if self.p["up_source"] != "fixed" else None
+        self.fixed_up = up_direction(self.p["up_vector"])
+        self.up = UpFromFeet(self.fixed_up) if self.p["up_source"] != "fixed" else None
         self._floor_up: np.ndarray | None = None
         self.phase = "setup"
         self.rep_count = 0
@@ -634,7 +633,9 @@ class HingeEngine:
         return self.camera_view.placement()
 
     def set_params(self, params: dict[str, Value]) -> None:
-        """Apply validated parameter changes at run time."""
+        """Apply validated parameter changes at run time; ParameterError (nothing changed) for an
+        up vector without a direction or a patient profile that does not load."""
+        fixed_up = up_direction(params.get("up_vector", self.p["up_vector"]))
         if "patient_profile" in params:
             # Read when it is set (and checked), first: a file that cannot be read changes
             # nothing, and one removed later does not block a change of the exercise.
@@ -645,10 +646,9 @@ class HingeEngine:
                 self.checks[fault_id].reset()  # not judged from now on: none may stay raised
         if "exercise" in params or "patient_profile" in params:
             self.thresholds = thresholds_for(str(self.p["exercise"]), self._patient_thresholds)
-        fallback = np.asarray(self.p["up_vector"], dtype=float)
-        self.fixed_up = fallback / np.linalg.norm(fallback)
+        self.fixed_up = fixed_up
         if "up_source" in params or "up_vector" in params:
-            self.up = UpFromFeet(fallback) if self.p["up_source"] != "fixed" else None
+            self.up = UpFromFeet(self.fixed_up) if self.p["up_source"] != "fixed" else None
 
     # -- frame update --------------------------------------------------------
 

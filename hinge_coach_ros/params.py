@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 from .athlete import PRESETS
@@ -742,15 +743,22 @@ def validate(node: str, values: dict[str, Any], current: dict[str, Value] | None
     return checked
 
 
+def up_direction(up_vector: Value) -> np.ndarray:
+    """The ``up_vector`` parameter as a unit vector; ParameterError for one without a direction."""
+    up = unit_vector(up_vector)
+    if up is None:
+        raise ParameterError(
+            f"alignment_node.up_vector = {up_vector!r} is invalid: expected a direction (not zero)"
+        )
+    return up
+
+
 def _check_relations(node: str, v: dict[str, Value]) -> None:
     """Rules between parameters that a per-parameter range cannot express."""
     if node == "alignment_node":
         if not v["lockout_hip_flexion_deg"] < v["min_rep_hip_flexion_deg"]:
             raise ParameterError("alignment_node: need lockout_hip_flexion_deg < min_rep_hip_flexion_deg")
-        if unit_vector(v["up_vector"]) is None:
-            raise ParameterError(
-                f"alignment_node.up_vector = {v['up_vector']!r} is invalid: expected a direction (not zero)"
-            )
+        up_direction(v["up_vector"])
     if node == "feedback_node":
         if not v["pan_min_deg"] <= v["home_pan_deg"] <= v["pan_max_deg"]:
             raise ParameterError("feedback_node.home_pan_deg must lie within [pan_min_deg, pan_max_deg]")

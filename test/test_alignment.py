@@ -296,6 +296,20 @@ def test_fixed_up_vector_is_used_when_asked():
     assert np.abs(trunk).min() > 45.0  # standing reads as leaning: the given vector was used
 
 
+def test_an_up_vector_without_a_direction_is_refused_by_the_engine_too():
+    # The engine is a library as well as the node's: unvalidated, a zero vector made every angle NaN.
+    from hinge_coach_ros.params import ParameterError
+
+    with pytest.raises(ParameterError, match=r"up_vector = \[0.0, 0.0, 0.0\] is invalid"):
+        HingeEngine({"up_vector": [0.0, 0.0, 0.0]})
+    engine = HingeEngine()
+    with pytest.raises(ParameterError, match="up_vector"):
+        engine.set_params({"up_vector": [float("nan"), 1.0, 0.0], "exercise": "deadlift"})
+    assert engine.p["exercise"] == "dowel" and engine.p["up_vector"] == HingeEngine().p["up_vector"]
+    huge = HingeEngine({"up_vector": [0.0, -1e300, 0.0], "up_source": "fixed"})
+    assert huge.fixed_up.tolist() == [0.0, -1.0, 0.0]
+
+
 def test_facing_ignores_a_hidden_foot_that_the_model_guessed():
     from hinge_coach_ros.geometry import facing_direction
     from hinge_coach_ros.landmarks import INDEX
