@@ -297,16 +297,19 @@ HIP_STEADY_S = 0.2
 # the hip's least-squares slope over this window, not on the frame-to-frame speed: live
 # landmarks jitter by 2-3 deg a frame, so a held top never read still for 0.3 s on end.
 TOP_STALL_S = 0.3
-# A slow rep has stopped when it moves at under this share of its own fastest speed in that
-# direction (its fastest 0.3 s slope), not under ``bottom_speed_dps``: a rehab patient's
-# ascent over 5 s peaks near 25 deg/s, so its top, and a slow descent's middle, read as
-# stopped (the synthetic athlete at a quarter tempo: clean reps read incomplete_lockout, and
-# the hips "rose first" and sat high from a bottom taken mid-descent). Such a rep's phases
-# are judged on the slope: the frame-to-frame speed's noise (about 20 deg/s with 4 mm of
-# landmark jitter) is larger than its stop speed. A rep at the usual pace (fastest over about 80
-# deg/s) stops at ``bottom_speed_dps`` on the frame speed, as before.
+# A slow rep has stopped when it moves at under this share of its own speed in that direction,
+# not under ``bottom_speed_dps``: a rehab patient's ascent over 5 s peaks near 25 deg/s, so its
+# top, and a slow descent's middle, read as stopped (the synthetic athlete at a quarter tempo:
+# clean reps read incomplete_lockout, and the hips "rose first" and sat high from a bottom
+# taken mid-descent). The rep's speed is the 75th percentile of its 0.3 s slopes so far, 92% of
+# the peak on a smooth rep; the fastest slope took jitter's largest (with 1 cm of raw landmark
+# jitter at a quarter tempo, clean reps still read incomplete). Such a rep's phases are judged
+# on the slope: the frame-to-frame speed's noise (about 20 deg/s with 4 mm of landmark jitter)
+# is larger than its stop speed. A rep at the usual pace (its speed over about 80 deg/s) stops
+# at ``bottom_speed_dps`` on the frame speed, as before.
 STALL_FRACTION = 0.3
 STALL_MIN_DPS = 5.0  # the 0.3 s slope's noise on a still person is a few deg/s
+REP_SPEED_SAMPLES = 1200  # a rep's slopes kept for its speed: 20 s at 60 fps
 TURN_DOWN_FRAMES = 2  # in the ascent, going down this many frames on end is a turn down
 REP_HIPS_S = 20.0  # a rep's hip samples (for its descent time) are kept this long
 NEAR_TOP_FRACTION = 0.4  # "near the top": hip flexion below this share of the rep's deepest
@@ -835,20 +838,22 @@ class HingeEngine:
     def _rep_speed_dps(self, t: float) -> tuple[float, float, float]:
         """This frame's hip speed for the descent's and the bottom's phase changes, the speed
         under which the descent has stopped, and the one under which the ascent has
-        (``STALL_FRACTION`` of the rep's fastest in each direction so far).
+        (``STALL_FRACTION`` of the rep's own speed in each direction so far).
         """
         slope = self._hip_slope_dps(t, TOP_STALL_S)
         rep, usual = self._rep, float(self.p["bottom_speed_dps"])
         if rep is None:
             return self._speed_dps, usual, usual
         if math.isfinite(slope) and self.phase in ("descent", "ascent"):
-            key = "fastest_fall_dps" if self.phase == "descent" else "fastest_rise_dps"
-            rep[key] = max(rep.get(key, 0.0), slope if self.phase == "descent" else -slope)
+            key = "fall_speed_dps" if self.phase == "descent" else "rise_speed_dps"
+            speeds = rep.setdefault(key + "_all", deque(maxlen=REP_SPEED_SAMPLES))
+            speeds.append(slope if self.phase == "descent" else -slope)
+            rep[key] = float(np.percentile(speeds, 75))
 
         def stop(key: str) -> float:
             return min(usual, max(STALL_MIN_DPS, STALL_FRACTION * rep.get(key, math.inf)))
 
-        fall_stop, rise_stop = stop("fastest_fall_dps"), stop("fastest_rise_dps")
+        fall_stop, rise_stop = stop("fall_speed_dps"), stop("rise_speed_dps")
         slow = fall_stop < usual and math.isfinite(slope)
         return (slope if slow else self._speed_dps), fall_stop, rise_stop
 

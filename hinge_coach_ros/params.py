@@ -250,9 +250,10 @@ ALIGNMENT_NODE: tuple[Param, ...] = (
         "bottom_speed_dps",
         25.0,
         "Hip flexion speed below which a rep at the usual pace has stopped (its bottom, or the top "
-        "of an incomplete lockout). A slower rep has stopped below 30% of its own fastest speed "
-        "(at least 5 deg/s), so slow-tempo work needs no change here: the synthetic athlete's "
-        "reps at a quarter of its pace (5 s ascents) read clean.",
+        "of an incomplete lockout). A slower rep has stopped below 30% of its own speed (the 75th "
+        "percentile of its hip speeds so far in that direction; at least 5 deg/s), so slow-tempo "
+        "work needs no change here: the synthetic athlete's reps at a quarter of its pace (5 s "
+        "ascents) read clean.",
         min=1.0,
         max=200.0,
     ),
