@@ -21,6 +21,7 @@ into the user's cache directory and reused afterwards.
 from __future__ import annotations
 
 import fcntl
+import gc
 import hashlib
 import json
 import multiprocessing
@@ -288,14 +289,23 @@ def render_frames(
 def render_pool(workers: int | None = None) -> multiprocessing.pool.Pool | None:
     """Worker processes for rendering (None for one worker: render in this process).
 
-    Forked, and created before any RealSense object exists, so the workers
-    only ever run numpy; the frames do not depend on the number of workers.
+    Forked; the workers only ever run numpy, and the frames do not depend on
+    the number of workers. A forked worker inherits the parent's objects: one
+    whose garbage collector freed a RealSense playback the parent had dropped
+    hung for good in its destructor (a test run that had played a recording).
+    So the parent frees its garbage first, where that is safe, and what is
+    left is frozen while the workers are forked: their collector never visits it.
     """
     if workers is None:
         workers = min(2, os.cpu_count() or 1)
     if workers <= 1:
         return None
-    return multiprocessing.get_context("fork").Pool(workers)
+    gc.collect()
+    gc.freeze()
+    try:
+        return multiprocessing.get_context("fork").Pool(workers)  # forks every worker now
+    finally:
+        gc.unfreeze()
 
 
 def write_rgbd_session(spec: AthleteSpec, out_dir: Path, workers: int | None = None) -> tuple[Path, Path]:

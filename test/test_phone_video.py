@@ -9,7 +9,6 @@ Two short clips are rendered once per test session (about 480 frames at 360x480 
 """
 
 import math
-import multiprocessing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from hinge_coach_ros.alignment import HingeEngine
 from hinge_coach_ros.analysis import analyze
 from hinge_coach_ros.athlete import AthleteSpec, CameraPlacement, Session, body_for, generate
 from hinge_coach_ros.render import Renderer, rgbd_frame
+from hinge_coach_ros.rs_recording import render_pool
 from hinge_coach_ros.sources import Intrinsics, VideoSource
 from hinge_coach_ros.video_file import set_display_rotation, write_video
 
@@ -52,7 +52,7 @@ def _render(task):
 def _make_clip(out: Path, spec: AthleteSpec, intrinsics: Intrinsics, rotation_deg: int, mirror: bool) -> Clip:
     session = generate(spec)
     tasks = [(spec, intrinsics, pose, i, mirror) for i, pose in enumerate(session.poses)]
-    with multiprocessing.get_context("fork").Pool(2) as pool:
+    with render_pool(2) as pool:  # forked safely (see there)
         frames = pool.map(_render, tasks, chunksize=8)
     write_video(out, frames, spec.fps, display_rotation_deg=rotation_deg)
     times, angles = [], []

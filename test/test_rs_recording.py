@@ -210,3 +210,25 @@ def test_cli_synth_bad_options(tmp_path, args, message):
     result = subprocess.run(CLI + ["synth"] + out + args, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and message in result.stderr
+
+
+def test_render_workers_never_free_a_realsense_object_the_parent_dropped():
+    """A forked worker whose collector freed a dropped RealSense playback hung for good in its
+    destructor (a test run that played a recording, then rendered one)."""
+    import gc
+
+    from hinge_coach_ros.analysis import open_frame_source
+
+    source = open_frame_source(rs_recording.embedded_rgbd_session())
+    assert source.read() is not None
+    source.cycle = source  # garbage that only the collector frees
+    del source
+    gc.disable()  # keep it until the workers are forked
+    try:
+        pool = rs_recording.render_pool(2)
+    finally:
+        gc.enable()
+    try:
+        assert pool.apply_async(gc.collect).get(timeout=30) == 0  # nothing inherited to free
+    finally:
+        pool.terminate()
