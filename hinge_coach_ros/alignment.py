@@ -835,12 +835,12 @@ class HingeEngine:
 
     # -- phases and reps -----------------------------------------------------
 
-    def _rep_speed_dps(self, t: float) -> tuple[float, float, float]:
+    def _rep_speed_dps(self, slope: float) -> tuple[float, float, float]:
         """This frame's hip speed for the descent's and the bottom's phase changes, the speed
         under which the descent has stopped, and the one under which the ascent has
-        (``STALL_FRACTION`` of the rep's own speed in each direction so far).
+        (``STALL_FRACTION`` of the rep's own speed in each direction so far); ``slope``: this
+        frame's hip slope over ``TOP_STALL_S``.
         """
-        slope = self._hip_slope_dps(t, TOP_STALL_S)
         rep, usual = self._rep, float(self.p["bottom_speed_dps"])
         if rep is None:
             return self._speed_dps, usual, usual
@@ -888,7 +888,7 @@ class HingeEngine:
                     "descent_frames_seen": 0,  # of those, the frames with the hip angle seen
                 }
         elif self.phase == "descent":
-            speed, fall_stop, _ = self._rep_speed_dps(t)
+            speed, fall_stop, _ = self._rep_speed_dps(self._hip_slope_dps(t, TOP_STALL_S))
             if hip < self._standing_hip_deg + p["descent_start_delta_deg"] - 5.0:
                 self.phase, self._rep = "setup", None  # a dip, not a rep
                 for check in self.checks.values():
@@ -898,15 +898,16 @@ class HingeEngine:
             elif speed < -fall_stop and hip >= p["min_rep_hip_flexion_deg"]:
                 self.phase = "ascent"  # turned around without a pause
         elif self.phase == "bottom":
-            speed, fall_stop, _ = self._rep_speed_dps(t)
+            speed, fall_stop, _ = self._rep_speed_dps(self._hip_slope_dps(t, TOP_STALL_S))
             if speed < -fall_stop:
                 self.phase = "ascent"
             elif speed > fall_stop:
                 self.phase = "descent"
         elif self.phase == "ascent":
             peak = self._rep["peak"].get("hip", hip) if self._rep else hip
-            _, _, rise_stop = self._rep_speed_dps(t)
-            stalled_near_top = abs(self._hip_slope_dps(t, TOP_STALL_S)) < rise_stop
+            slope = self._hip_slope_dps(t, TOP_STALL_S)
+            _, _, rise_stop = self._rep_speed_dps(slope)
+            stalled_near_top = abs(slope) < rise_stop
             near_top = hip < NEAR_TOP_FRACTION * peak
             # Two frames on end: one frame of BlazePose throwing the hips back reads as a turn
             # down, and near the top it ended a slow ascent early.

@@ -376,11 +376,11 @@ def test_a_slow_reps_stop_speed_follows_its_own_pace():
     engine = HingeEngine()
     rep = {"fall_speed_dps": 20.0, "rise_speed_dps": 200.0}
     engine._rep, engine.phase = rep, "bottom"
-    _, fall_stop, rise_stop = engine._rep_speed_dps(0.0)
+    _, fall_stop, rise_stop = engine._rep_speed_dps(math.nan)
     assert fall_stop == pytest.approx(0.3 * 20.0)  # STALL_FRACTION of its own speed
     assert rise_stop == engine.p["bottom_speed_dps"]  # a usual pace: the parameter
     rep["fall_speed_dps"] = 1.0
-    assert engine._rep_speed_dps(0.0)[1] == 5.0  # never under the slope's noise
+    assert engine._rep_speed_dps(math.nan)[1] == 5.0  # never under the slope's noise
 
 
 def test_a_rep_without_lockout_that_goes_straight_back_down_is_its_own_rep():

@@ -174,14 +174,8 @@ class FeedbackNode(Node):
             self.table = self.policy.table = new_table
             if self.speaker is not None:
                 self.speaker.voice = new_table.voice
-            if self.session_log is not None:
-                try:
-                    self.session_log.log_settings(
-                        language=new_table.language, cue_file=self.params["cue_file"]
-                    )
-                except (OSError, ValueError) as exc:
-                    self._log_error = f"session log: {exc}"
-                    self.get_logger().error(self._log_error)
+            language, cue_file = new_table.language, self.params["cue_file"]
+            self._write_log(lambda log: log.log_settings(language=language, cue_file=cue_file))
         if "control_rate_hz" in changed:
             self._control_timer.timer_period_ns = int(1e9 / changed["control_rate_hz"])
         if "display_rate_hz" in changed:
@@ -259,12 +253,17 @@ class FeedbackNode(Node):
         self._after_policy(previous)
         self.reps.append(rep)
         self.get_logger().info(format_rep_line(rep, self.policy.led_state))
-        if self.session_log is not None:
-            try:
-                self.session_log.log_rep(rep, self.policy.cue_key, self.policy.led_state)
-            except (OSError, ValueError) as exc:
-                self._log_error = f"session log: {exc}"
-                self.get_logger().error(self._log_error, throttle_duration_sec=30.0)
+        self._write_log(lambda log: log.log_rep(rep, self.policy.cue_key, self.policy.led_state))
+
+    def _write_log(self, write: Callable[[SessionLog], None]) -> None:
+        """One line to the session log, if there is one; a full disk is a diagnostic, not a crash."""
+        if self.session_log is None:
+            return
+        try:
+            write(self.session_log)
+        except (OSError, ValueError) as exc:
+            self._log_error = f"session log: {exc}"
+            self.get_logger().error(self._log_error, throttle_duration_sec=30.0)
 
     def _after_policy(self, previous: tuple[str, bool]) -> None:
         """Publish the LED colour; on a new cue, publish and speak its words."""
