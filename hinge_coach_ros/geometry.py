@@ -185,6 +185,51 @@ def _near_side(lm: np.ndarray, *parts: str) -> tuple[np.ndarray | None, ...]:
     return tuple(_mid(lm, part) for part in parts)
 
 
+# How wide the shoulders read against the hips (each pair's span between its two sides): at
+# or under the first the far shoulder is left out of the trunk's top, at or over the second
+# it counts in full, linearly between. BlazePose's own 3D model puts a person's shoulders
+# 1.1-1.4 times as far apart as the hips (median 1.27 on the rendered athlete, whose joints
+# are 1.36 apart); a pair narrower than the hips has a far shoulder off its place.
+SHOULDER_SPAN_RATIO = (0.9, 1.2)
+
+
+def _shoulder_line(lm: np.ndarray, up: np.ndarray, facing: np.ndarray) -> np.ndarray | None:
+    """The trunk's top: the shoulders' midpoint (``_joint``), moved toward the near shoulder
+    as far as the pair, both seen, reads narrower than the hips (``SHOULDER_SPAN_RATIO``).
+
+    At an oblique view a far shoulder whose depth came off a nearer surface moves forward or
+    back in the sagittal plane (side-on it moves sideways, which the sagittal angles do not
+    see). At 45 deg to the dowel drill the far arm is raised behind the head: standing, the
+    far shoulder read 10 cm forward and 18 cm toward the near one, and the trunk 5 deg
+    forward. The near shoulder is seen, and in the sagittal plane it lies on the midline (its
+    sideways offset does not count). Weighed in, not switched: switching on one ratio made the
+    trunk jump by the far shoulder's error between frames, and the head, judged against the
+    trunk, read up on a clean rep (the rendered sweep). With the spans taken across the body
+    alone (along up x facing), two clean reps did. An RGB-only skeleton lies on the sagittal
+    plane (``monocular``): its hips have no span across it, and it keeps the midpoint, the
+    one point it places undistorted.
+    """
+    shoulder = _joint(lm, "shoulder")
+    if shoulder is None or not (_seen(lm, "left_shoulder") and _seen(lm, "right_shoulder")):
+        return shoulder
+    pairs = []
+    for part in ("shoulder", "hip"):
+        left, right = _point(lm, f"left_{part}"), _point(lm, f"right_{part}")
+        if left is None or right is None:
+            return shoulder
+        pairs.append(left - right)
+    shoulder_span, hip_span = (float(np.linalg.norm(pair)) for pair in pairs)
+    if abs(float(pairs[1] @ np.cross(up, facing))) < MIN_SEGMENT_M:
+        return shoulder  # hips with no span across the sagittal plane: an RGB-only skeleton
+    low, high = SHOULDER_SPAN_RATIO
+    weight = min(max((shoulder_span / hip_span - low) / (high - low), 0.0), 1.0)
+    # The near side by the hips: a far shoulder off its depth may read as near as the other.
+    near = _near_side(lm, "hip", "shoulder")[1]
+    if near is None:
+        return shoulder
+    return near + weight * (shoulder - near)
+
+
 def _signed_from_vertical(v: np.ndarray, up: np.ndarray, facing: np.ndarray) -> float:
     """Angle of v from vertical in the sagittal plane, positive toward ``facing``."""
     return math.degrees(math.atan2(float(v @ facing), float(v @ up)))
@@ -349,10 +394,12 @@ def frame_angles(lm: np.ndarray, up: np.ndarray, facing: np.ndarray | None = Non
     ``facing``: the way the person faces, if known better than from this frame's
     feet (the engine holds it steady over frames); None: from this frame.
     """
-    shoulder, hip = _joint(lm, "shoulder"), _joint(lm, "hip")
-    leg_hip, knee, ankle = _leg(lm, up)
     facing = facing_direction(lm, up) if facing is None else _horizontal_unit(facing, up)
-    if shoulder is None or hip is None or leg_hip is None or knee is None or facing is None:
+    if facing is None:
+        return None
+    shoulder, hip = _shoulder_line(lm, up, facing), _joint(lm, "hip")
+    leg_hip, knee, ankle = _leg(lm, up)
+    if shoulder is None or hip is None or leg_hip is None or knee is None:
         return None
     if min(np.linalg.norm(shoulder - hip), np.linalg.norm(leg_hip - knee)) < MIN_SEGMENT_M:
         return None

@@ -547,6 +547,40 @@ def test_the_lockout_lean_is_judged_on_the_near_side():
     )
 
 
+def test_a_far_shoulder_narrower_than_the_hips_is_left_out_of_the_trunk():
+    # At 45 deg to the dowel drill the far arm is raised behind the head and the far shoulder's
+    # depth comes off a nearer surface: on the rendered drill it read 10 cm forward standing,
+    # the pair narrower than the hips, and the trunk 5 deg forward.
+    spec = AthleteSpec(preset="dowel", reps=1, landmark_noise_m=0.0, camera=CameraPlacement(view="oblique45"))
+    s = generate(spec)
+    i = 30  # standing
+    lm = s.landmarks[i].copy()
+    clean = frame_angles(lm, s.up_optical)
+    assert clean.trunk_inclination_deg == pytest.approx(s.trunk_inclination_deg[i], abs=0.01)
+    left, right = INDEX["left_shoulder"], INDEX["right_shoulder"]
+    far, near = (
+        (left, right) if np.linalg.norm(lm[left, :3]) > np.linalg.norm(lm[right, :3]) else (right, left)
+    )
+
+    def trunk_deg(landmarks):
+        return frame_angles(landmarks, s.up_optical, clean.facing).trunk_inclination_deg
+
+    # The far shoulder on its ray at the near one's distance: the pair reads 0.9 of the hips.
+    lm[far, :3] *= np.linalg.norm(lm[near, :3]) / np.linalg.norm(lm[far, :3])
+    assert trunk_deg(lm) == pytest.approx(clean.trunk_inclination_deg, abs=0.01)
+    # Taken as placed by the model (side-on it is, and lies behind the near one) it stays in the
+    # midpoint, which here turns the trunk by 12 deg.
+    lm[far, 3] = 0.45
+    assert trunk_deg(lm) > clean.trunk_inclination_deg + 10.0
+    # Seen and 3 cm short, the pair still wider than the hips by more than BlazePose's own model
+    # would have it at the least: it counts in full.
+    lm[far, :3] = s.landmarks[i, far, :3] * (1.0 - 0.03 / np.linalg.norm(s.landmarks[i, far, :3]))
+    as_placed = trunk_deg(lm)
+    lm[far, 3] = 0.95
+    assert trunk_deg(lm) == pytest.approx(as_placed, abs=1e-9)
+    assert trunk_deg(lm) > clean.trunk_inclination_deg + 0.5
+
+
 # The dowel drill's limit allows for the pipe and hands on the back, which this perfect
 # profile has not: the drill is tested on rendered depth (test_dowel_depth.py).
 @pytest.mark.parametrize("preset", ["box_lift", "deadlift"])
