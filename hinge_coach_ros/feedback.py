@@ -338,9 +338,14 @@ class PanTiltController:
         )
 
     def reset(self, pan: float, tilt: float) -> None:
-        """Take the mount's real position (after a reconnect, say) and stand still there."""
+        """Take the mount's real position (after a reconnect, say) and stand still there.
+
+        Not clamped: a mount found outside the limits (turned by hand while it had no torque,
+        or the limits narrowed meanwhile) comes back in under the speed and acceleration caps,
+        as from limits narrowed around it. Clamped, the controller took it to stand on the limit
+        and its next command jumped there in one step."""
         if math.isfinite(pan) and math.isfinite(tilt):
-            self.pan_deg, self.tilt_deg = self.limits.clamp(pan, tilt)
+            self.pan_deg, self.tilt_deg = pan, tilt
         self.pan_dps = self.tilt_dps = 0.0
 
     @property

@@ -169,6 +169,23 @@ def test_limits_narrowed_around_the_mount_bring_it_back_under_the_speed_and_acce
     assert 0.5 < np.argmax(commands[:, 0] <= 20.0 + 1e-6) * dt_s < 2.0  # about 1.2 s for 40 deg
 
 
+def test_a_mount_found_outside_the_limits_after_a_reconnect_comes_back_under_the_caps():
+    speed_dps, accel_dps2, dt_s = 60.0, 120.0, 0.02
+    lim = replace(
+        LIMITS, pan_min_deg=-20.0, pan_max_deg=20.0, max_speed_dps=speed_dps, max_accel_dps2=accel_dps2
+    )
+    c = PanTiltController(lim)
+    c.reset(50.0, 0.0)  # turned by hand while its torque was off
+    assert (c.pan_deg, c.tilt_deg) == (50.0, 0.0)
+    commands = _sweep(c, dt_s, 200)
+    assert (np.abs(np.diff(commands, axis=0)) <= speed_dps * dt_s + 1e-9).all()
+    assert (np.diff(commands[:, 0]) <= 1e-12).all()  # straight back in, never farther out
+    assert c.target == (lim.home_pan_deg, lim.home_tilt_deg) == (0.0, 0.0)
+    assert commands[-1] == pytest.approx([0.0, 0.0], abs=1e-6)  # on to its target, inside
+    c.reset(math.nan, 5.0)  # a position the mount could not report: kept
+    assert (c.pan_deg, c.tilt_deg) == pytest.approx((0.0, 0.0), abs=1e-6)
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     target=st.tuples(st.floats(-90, 90), st.floats(-30, 30)),
