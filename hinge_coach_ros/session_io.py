@@ -146,7 +146,13 @@ def read_session(csv_path: Path) -> SkeletonStream:
     if not rows or not rows[0] or rows[0][0] != "time_s":
         raise SessionFileError(f"{path}: the first row must be a header starting with 'time_s'")
     header = rows[0]
+    # A trailing comma (some writers and spreadsheet exports end every line with one) names no
+    # column; an empty name between named ones is a column nobody can tell the meaning of.
+    while header and not header[-1].strip():
+        header = header[:-1]
     for col, name in enumerate(header):
+        if not name.strip():
+            raise SessionFileError(f"{path}: column {col + 1} of the header row has no name")
         if name in header[:col]:
             raise SessionFileError(f"{path}: column {name!r} appears twice in the header row")
     columns: list[tuple[int, int, int]] = []  # (csv column, landmark, channel)
@@ -170,6 +176,12 @@ def read_session(csv_path: Path) -> SkeletonStream:
             raise SessionFileError(
                 f"{path}: row {number} has {len(row)} cells, the header {len(header)}: "
                 "leave a missing landmark's cells empty, do not drop them"
+            )
+        # Values past the last named column would be dropped unsaid.
+        if any(cell.strip() for cell in row[len(header) :]):
+            raise SessionFileError(
+                f"{path}: row {number} has values past the header's {len(header)} columns: "
+                "every column needs a name in the header row"
             )
     n = len(data)
     times = np.empty(n)

@@ -34,6 +34,8 @@ def test_minimal_csv_with_missing_landmarks(tmp_path):
         ("time_s,left_hip_x\n0,abc\n", "row 2 is not numeric"),
         ("time_s,left_hip_x\n1,0\n0.5,0\n", "increase"),
         ("# fps: fast\ntime_s,left_hip_x\n0,1\n", "numeric"),
+        ("time_s,,left_hip_x\n0,1,2\n", "column 2 of the header row has no name"),
+        ("time_s,left_hip_x\n0,1,2\n", "row 2 has values past the header's 2 columns"),
     ],
 )
 def test_malformed_csv_gives_a_clear_error(tmp_path, content, message):
@@ -41,6 +43,14 @@ def test_malformed_csv_gives_a_clear_error(tmp_path, content, message):
     path.write_text(content)
     with pytest.raises(SessionFileError, match=message):
         read_session(path)
+
+
+def test_a_trailing_comma_names_no_column(tmp_path):
+    path = tmp_path / "s.csv"
+    # The header's trailing comma, with or without one on the rows.
+    path.write_text("time_s,left_hip_x,left_hip_y,left_hip_z,\n0.0,1,2,3,\n0.1,4,5,6\n")
+    s = read_session(path)
+    np.testing.assert_allclose(s.landmarks[:, INDEX["left_hip"], :3], [[1, 2, 3], [4, 5, 6]])
 
 
 def test_missing_file_says_what_to_do(tmp_path):
