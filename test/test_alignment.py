@@ -579,6 +579,19 @@ def test_a_far_shoulder_narrower_than_the_hips_is_left_out_of_the_trunk():
     lm[far, 3] = 0.95
     assert trunk_deg(lm) == pytest.approx(as_placed, abs=1e-9)
     assert trunk_deg(lm) > clean.trunk_inclination_deg + 0.5
+    # An RGB-only skeleton lies on the sagittal plane (monocular): its pairs have no span across
+    # it, and the trunk's top stays the shoulders' midpoint, the point it places undistorted.
+    across = np.cross(s.up_optical, clean.facing)
+    hips = 0.5 * (lm[INDEX["left_hip"], :3] + lm[INDEX["right_hip"], :3])
+    flat = s.landmarks[i].copy()
+    rays = flat[:, :3] / np.linalg.norm(flat[:, :3], axis=1, keepdims=True)
+    flat[:, :3] = rays * ((hips @ across) / (rays @ across))[:, None]  # each on its pixel's ray
+    flat[far, :3] = flat[near, :3] + 0.02 * s.up_optical  # a pair far narrower than the hips
+    mid = 0.5 * (flat[left, :3] + flat[right, :3]) - 0.5 * (
+        flat[INDEX["left_hip"], :3] + flat[INDEX["right_hip"], :3]
+    )
+    expected = math.degrees(math.atan2(mid @ clean.facing, mid @ s.up_optical))
+    assert trunk_deg(flat) == pytest.approx(expected, abs=1e-9)
 
 
 # The dowel drill's limit allows for the pipe and hands on the back, which this perfect
