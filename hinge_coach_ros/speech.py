@@ -22,7 +22,6 @@ class Speaker:
     words_per_minute: int = 150
     min_interval_s: float = 4.0
     extra_args: list[str] = field(default_factory=list)
-    available: bool = field(init=False)
     spoken: list[str] = field(default_factory=list, init=False)
     _process: subprocess.Popen | None = field(default=None, init=False)
     _pending: str | None = field(default=None, init=False)
@@ -30,9 +29,13 @@ class Speaker:
     _failure: str = field(default="", init=False)  # why speech is off; "" while it is on
 
     def __post_init__(self) -> None:
-        self.available = shutil.which(self.command[0]) is not None
-        if not self.available:
+        if shutil.which(self.command[0]) is None:
             self._failure = f"speech off: {self.command[0]} is not installed"
+
+    @property
+    def available(self) -> bool:
+        """Speech is on: the program is installed and has not failed to start."""
+        return not self._failure
 
     @property
     def status(self) -> str:
@@ -65,7 +68,6 @@ class Speaker:
                 args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
             )
         except OSError as exc:
-            self.available = False
             self._failure = f"speech off: {self.command[0]} failed to start ({exc})"
             return False
         self._last_start_s = now_s
