@@ -844,7 +844,12 @@ class HingeEngine:
         rep, usual = self._rep, float(self.p["bottom_speed_dps"])
         if rep is None:
             return self._speed_dps, usual, usual
-        if math.isfinite(slope) and self.phase in ("descent", "ascent"):
+        # The rep's own: a slope whose window reaches back before the rep began is not (after a
+        # dip of BlazePose's, 3 frames of the hips thrown 30 deg up mid-descent, a rep started
+        # from there read the dip's slope as its falling speed, negative, and turned into an
+        # ascent on its next frame: the rendered box lift at 45 deg at a third of its pace).
+        inside = self._recent_hip[-1][0] - rep["start_s"] >= TOP_STALL_S if self._recent_hip else False
+        if math.isfinite(slope) and self.phase in ("descent", "ascent") and inside:
             key = "fall_speed_dps" if self.phase == "descent" else "rise_speed_dps"
             speeds = rep.setdefault(key + "_all", deque(maxlen=REP_SPEED_SAMPLES))
             speeds.append(slope if self.phase == "descent" else -slope)
@@ -923,7 +928,7 @@ class HingeEngine:
                     # the false start (BlazePose throwing the hips too deep for a few frames
                     # reads as a turn into the ascent; its "most upright" moment raised
                     # hips_rise_first on a clean box lift at 45 deg).
-                    for key in ("bottom_s", "hips_lowest_m", "trunk_height_max_m"):
+                    for key in ("bottom_s", "hips_lowest_m", "hips_at_reference_m", "trunk_height_max_m"):
                         self._rep.pop(key, None)
         return completed
 
@@ -1027,9 +1032,9 @@ class HingeEngine:
         heights averaged over ``HIPS_FIRST_SMOOTH_S``; 0 until the hips have risen
         ``HIPS_FIRST_MIN_RISE_MM`` from their lowest point.
 
-        The reference is the moment from the bottom on (once the average holds no descent)
-        when the shoulders stood highest above the hips (the trunk most upright): the lead is
-        then how far the trunk has tipped forward since, in height. Taken from the bottom on,
+        The reference is the moment from the hips' lowest point on (once the average holds no
+        descent) when the shoulders stood highest above the hips (the trunk most upright): the
+        lead is then how far the trunk has tipped forward since, in height. Taken from the bottom on,
         not in the descent, and only once the hips rise: a stiff-legged pull keeps tipping the
         trunk at the end of the descent with the hips still, which is not the hips rising first.
         """
@@ -1045,9 +1050,17 @@ class HingeEngine:
             return math.nan
         if t - rep.setdefault("bottom_s", t) < HIPS_FIRST_SMOOTH_S:
             return 0.0  # the average still holds the end of the descent
-        hips_lowest = rep["hips_lowest_m"] = min(rep.get("hips_lowest_m", math.inf), hip)
         trunk_height = shoulder - hip
-        most_upright = rep["trunk_height_max_m"] = max(rep.get("trunk_height_max_m", -math.inf), trunk_height)
+        if 1000.0 * (rep.get("hips_at_reference_m", math.inf) - hip) > HIPS_FIRST_MIN_RISE_MM:
+            # The hips still going down: the bottom is later. A patient's descent reads as a
+            # bottom wherever it pauses (the rendered box lift at 45 deg at a third of its
+            # pace, several times a rep); the most upright moment of such a pause, 25 deg short
+            # of the bottom, raised hips_rise_first as the hips rose from the real one. Not on
+            # every new low: the height's noise then moved the reference into the ascent.
+            rep["hips_at_reference_m"] = hip
+            rep["trunk_height_max_m"] = trunk_height
+        hips_lowest = rep["hips_lowest_m"] = min(rep.get("hips_lowest_m", math.inf), hip)
+        most_upright = rep["trunk_height_max_m"] = max(rep["trunk_height_max_m"], trunk_height)
         if 1000.0 * (hip - hips_lowest) < HIPS_FIRST_MIN_RISE_MM:
             return 0.0
         return 1000.0 * float(most_upright - trunk_height)
@@ -1110,9 +1123,12 @@ class HingeEngine:
             self.phase in ("bottom", "ascent"),
         )
         knee_deepest = self._rep.get("knee_at_deepest", math.nan) if self._rep else math.nan
+        # Judged once the hips rise: a bottom may be a pause in a slow descent, and the knees
+        # at the deepest point so far were then those of the first third of the descent (on
+        # the rendered box lift at 45 deg at a third of its pace, on 3 of its 5 reps).
         out["hips_high"] = (
             _below(knee_deepest, th["hips_high_knee_flexion_deg"], 3.0, 15.0),
-            self.phase in ("bottom", "ascent"),
+            self.phase == "ascent",
         )
         lean_back = self._baseline_of("trunk") - a.trunk_near_side_deg
         out["banana_back"] = (_above(lean_back, th["banana_back_lean_deg"], 2.0, 15.0), at_lockout)

@@ -107,6 +107,61 @@ def test_a_hips_first_lead_just_over_the_threshold_is_found_though_brief():
     assert reps_of(run(clean, {"exercise": "box_lift"})[1])[0].faults == {}
 
 
+def _paused_on_the_way_down(s, fraction: float, pause_s: float):
+    """The session's frames with every rep's descent held still for ``pause_s`` once the hip
+    flexion reaches ``fraction`` of that rep's deepest: (times, landmarks)."""
+    phase = np.array(s.phase)
+    parts, start = [], 0
+    for rep in range(1, len(s.reps) + 1):
+        frames = np.flatnonzero((s.rep_index == rep) & (phase == "descent"))
+        at = frames[np.argmax(s.hip_flexion_deg[frames] >= fraction * s.hip_flexion_deg[frames].max())]
+        held = np.repeat(s.landmarks[at : at + 1], round(pause_s * s.fps), axis=0)
+        parts += [s.landmarks[start : at + 1], held]
+        start = at + 1
+    landmarks = np.concatenate([*parts, s.landmarks[start:]])
+    return s.times_s[0] + np.arange(len(landmarks)) / s.fps, landmarks
+
+
+@pytest.mark.parametrize("fraction", [0.5, 0.7])
+@pytest.mark.parametrize("preset", ["box_lift", "deadlift"])
+def test_a_pause_on_the_way_down_is_not_the_bottom_of_a_pull(preset, fraction):
+    # A patient stops for a moment on the way down, and the engine reads a bottom there before
+    # the descent goes on. The knees of that moment are no stiff-legged bottom (hips_high was
+    # raised on the clean rep), and its most upright trunk is no reference for the hips rising
+    # first (raised too, from the real bottom): both are taken from the real bottom.
+    faults = {2: {"hips_high": 25.0}, 3: {"hips_rise_first": 50.0}}
+    s = generate(AthleteSpec(preset=preset, reps=3, faults=faults, seed=1))
+    times, landmarks = _paused_on_the_way_down(s, fraction, 0.6)
+    engine = HingeEngine({"exercise": preset})
+    reps, bottoms, phase = [], 0, engine.phase
+    for t, lm in zip(times, landmarks):
+        report = engine.update(float(t), lm)
+        bottoms += engine.phase == "bottom" != phase
+        phase = engine.phase
+        reps += [report.completed_rep] if report.completed_rep else []
+    assert bottoms >= 6  # the pause read as a bottom in each rep, then the real one
+    assert [sorted(r.faults) for r in reps] == [[], ["hips_high"], ["hips_rise_first"]]
+
+
+@pytest.mark.parametrize("fraction", [0.4, 0.6])
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_the_pose_model_throwing_the_hips_up_mid_descent_leaves_a_slow_rep_clean(preset, fraction):
+    # BlazePose now and then throws the hips up for a few frames: standing, mid-descent. The
+    # rep in progress is dropped as a dip, and a new one starts as the hips come back. Its
+    # falling speed is its own: taken on slopes reaching back into the dip it was negative,
+    # the rep turned into an ascent on its next frame, and its knees at that "bottom" were a
+    # stiff-legged pull's and its descent a fast one.
+    s = generate(AthleteSpec(preset=preset, reps=3, tempo=0.35, seed=1))
+    landmarks, phase = s.landmarks.copy(), np.array(s.phase)
+    for rep in (1, 2, 3):
+        frames = np.flatnonzero((s.rep_index == rep) & (phase == "descent"))
+        at = frames[np.argmax(s.hip_flexion_deg[frames] >= fraction * s.hip_flexion_deg[frames].max())]
+        landmarks[at : at + 3] = s.landmarks[frames[0] - 5]  # the standing posture
+    engine = HingeEngine({"exercise": preset})
+    reports = [engine.update(float(t), lm) for t, lm in zip(s.times_s, landmarks)]
+    assert [r.faults for r in reps_of(reports)] == [{}, {}, {}]
+
+
 def test_an_exercise_reports_only_its_own_checks():
     # The dowel drill has no load to pull from the floor: a report that listed hips_high as
     # judged and fine would tell a clinician it was assessed.
