@@ -325,6 +325,8 @@ BASELINE_FRAMES = 60  # the baselines are medians over the last 2 s of standing 
 # not a crossing time.
 DESCENT_LOW_FRACTION, DESCENT_HIGH_FRACTION = 0.2, 0.8
 DESCENT_MIN_SEEN_FRACTION = 0.5
+# A rep's count of its descent's samples and frames (see _check_faults).
+DESCENT_COUNTS = ("descent_end", "descent_frames", "descent_frames_seen")
 
 
 @dataclass
@@ -895,9 +897,21 @@ class HingeEngine:
         elif self.phase == "descent":
             speed, fall_stop, _ = self._rep_speed_dps(self._hip_slope_dps(t, TOP_STALL_S))
             if hip < self._standing_hip_deg + p["descent_start_delta_deg"] - 5.0:
-                self.phase, self._rep = "setup", None  # a dip, not a rep
-                for check in self.checks.values():
-                    check.reset()
+                turned = self._rep.pop("descent_at_turn", None) if self._rep is not None else None
+                if turned is not None and self._rep["peak_seen"].get("hip"):
+                    # Back at the top from an ascent that a few frames read as turned down
+                    # (BlazePose throwing the hips to the bottom for 3 frames half-way up):
+                    # the rep's top, not a dip (dropped as one, the rep was lost), and its
+                    # descent the one before the turn (with the thrown frames, a fast one).
+                    # Only from a depth that was seen: with the legs lost for a second at an
+                    # incomplete top, their placed joints read a descent, an ascent and a
+                    # turn (the rendered box lift at 45 deg at a third of its pace).
+                    self._rep.update(turned)
+                    self._stand_tall(t)
+                else:
+                    self.phase, self._rep = "setup", None  # a dip, not a rep
+                    for check in self.checks.values():
+                        check.reset()
             elif abs(speed) < fall_stop and hip >= p["min_rep_hip_flexion_deg"]:
                 self.phase = "bottom"
             elif speed < -fall_stop and hip >= p["min_rep_hip_flexion_deg"]:
@@ -924,6 +938,7 @@ class HingeEngine:
             elif turned_down and not stalled_near_top:
                 self.phase = "descent"  # went back down from low: same rep, deeper
                 if self._rep is not None:
+                    self._rep["descent_at_turn"] = {key: self._rep[key] for key in DESCENT_COUNTS}
                     # A new bottom follows: the hips-first lead is taken from there, not from
                     # the false start (BlazePose throwing the hips too deep for a few frames
                     # reads as a turn into the ascent; its "most upright" moment raised
@@ -1182,6 +1197,9 @@ class HingeEngine:
                 # is no fast one (its time is then not measurable).
                 hips.popleft()
                 self._rep["descent_end"] = max(0, self._rep["descent_end"] - 1)
+                if "descent_at_turn" in self._rep:
+                    turned = self._rep["descent_at_turn"]
+                    turned["descent_end"] = max(0, turned["descent_end"] - 1)
         statuses = {}
         exercise_checks = self.exercise_checks
         for fault_id, (ev, applies) in self._evaluate(t, a).items():

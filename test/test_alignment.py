@@ -162,6 +162,25 @@ def test_the_pose_model_throwing_the_hips_up_mid_descent_leaves_a_slow_rep_clean
     assert [r.faults for r in reps_of(reports)] == [{}, {}, {}]
 
 
+@pytest.mark.parametrize("tempo", [1.0, 0.35])
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_the_pose_model_throwing_the_hips_to_the_bottom_half_way_up_loses_no_rep(preset, tempo):
+    # Three frames of the bottom posture half-way up read as a turn down (same rep, deeper);
+    # then the hips are back at the top while the rep is in a descent. That is the rep's top,
+    # not a dip at the start of one: dropped as a dip, every rep was lost. Its descent is the
+    # one before the turn: with the thrown frames in it, it read as a fast one.
+    s = generate(AthleteSpec(preset=preset, reps=3, tempo=tempo, seed=2))
+    landmarks, phase = s.landmarks.copy(), np.array(s.phase)
+    for rep in (1, 2, 3):
+        ascent = np.flatnonzero((s.rep_index == rep) & (phase == "ascent"))
+        at = ascent[np.argmax(s.hip_flexion_deg[ascent] <= 0.5 * s.hip_flexion_deg[ascent].max())]
+        landmarks[at : at + 3] = s.landmarks[np.flatnonzero((s.rep_index == rep) & (phase == "bottom"))[0]]
+    engine = HingeEngine({"exercise": preset})
+    reports = [engine.update(float(t), lm) for t, lm in zip(s.times_s, landmarks)]
+    assert engine.rep_count == 3
+    assert [r.faults for r in reps_of(reports)] == [{}, {}, {}]
+
+
 def test_an_exercise_reports_only_its_own_checks():
     # The dowel drill has no load to pull from the floor: a report that listed hips_high as
     # judged and fine would tell a clinician it was assessed.
