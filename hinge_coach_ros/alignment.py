@@ -312,6 +312,9 @@ STALL_MIN_DPS = 5.0  # the 0.3 s slope's noise on a still person is a few deg/s
 REP_SPEED_SAMPLES = 1200  # a rep's slopes kept for its speed: 20 s at 60 fps
 TURN_DOWN_FRAMES = 2  # in the ascent, going down this many frames on end is a turn down
 REP_HIPS_S = 20.0  # a rep's hip samples (for its descent time) are kept this long
+# A descent that dips back toward standing and goes on within this long is one rep: BlazePose
+# throws the hips up for 2-4 frames now and then (the rendered box lift at 45 deg, slow).
+DIP_GRACE_S = 0.3
 NEAR_TOP_FRACTION = 0.4  # "near the top": hip flexion below this share of the rep's deepest
 SETUP_BASELINE_S = 0.5  # standing still this long in setup gives the posture baselines
 BASELINE_FRAMES = 60  # the baselines are medians over the last 2 s of standing still
@@ -624,6 +627,7 @@ class HingeEngine:
         self._standing_since: float | None = None
         self._parts_seen_since: dict[str, float | None] = {}  # per baseline: its parts seen on end since
         self._rep: dict | None = None
+        self._dipped: tuple[float, dict | None] = (math.nan, None)  # (when, rep) of the last dip
         self._finishing: dict | None = None  # a rep in its lockout hold
         self._dowel = DowelMeter()
         self.camera_view = CameraView()
@@ -765,6 +769,7 @@ class HingeEngine:
         completed = self._finish_rep() if self._finishing is not None else None
         self._last_seen_s = None
         self._rep = None
+        self._dipped = (math.nan, None)
         self.phase = "setup"
         self._prev = None
         self._going_down_frames = 0
@@ -846,12 +851,15 @@ class HingeEngine:
         rep, usual = self._rep, float(self.p["bottom_speed_dps"])
         if rep is None:
             return self._speed_dps, usual, usual
-        # The rep's own: a slope whose window reaches back before the rep began is not (after a
-        # dip of BlazePose's, 3 frames of the hips thrown 30 deg up mid-descent, a rep started
-        # from there read the dip's slope as its falling speed, negative, and turned into an
-        # ascent on its next frame: the rendered box lift at 45 deg at a third of its pace).
-        inside = self._recent_hip[-1][0] - rep["start_s"] >= TOP_STALL_S if self._recent_hip else False
-        if math.isfinite(slope) and self.phase in ("descent", "ascent") and inside:
+        # The rep's own: a slope whose window reaches back before the rep began, or into a dip
+        # it came back from, is not (after a dip of BlazePose's, 3 frames of the hips thrown
+        # 30 deg up mid-descent, a rep started from there read the dip's slope as its falling
+        # speed, negative, and turned into an ascent on its next frame: the rendered box lift
+        # at 45 deg at a third of its pace). The frame's own speed stands in for it meanwhile.
+        own = self._recent_hip[-1][0] - rep["own_since_s"] >= TOP_STALL_S if self._recent_hip else False
+        if not own:
+            slope = math.nan
+        if math.isfinite(slope) and self.phase in ("descent", "ascent"):
             key = "fall_speed_dps" if self.phase == "descent" else "rise_speed_dps"
             speeds = rep.setdefault(key + "_all", deque(maxlen=REP_SPEED_SAMPLES))
             speeds.append(slope if self.phase == "descent" else -slope)
@@ -879,8 +887,19 @@ class HingeEngine:
                 if self._finishing is not None:
                     completed = self._finish_rep()  # next rep already under way
                 self.phase = "descent"
+                dipped_s, dipped = self._dipped
+                self._dipped = (math.nan, None)
+                if dipped is not None and t - dipped_s <= DIP_GRACE_S:
+                    # Back down within moments of a dip mid-descent: BlazePose threw the hips
+                    # up for a few frames, and the rep goes on (started afresh there, its
+                    # descent was timed from half-way: a fast one). The dip's frames are not
+                    # among its samples.
+                    self._rep = dipped
+                    dipped["own_since_s"] = t
+                    return completed
                 self._rep = {
                     "start_s": t,
+                    "own_since_s": t,  # its hip samples are its own from then (see _rep_speed_dps)
                     "peak": {},
                     "peak_seen": {},  # whether the frame that set each peak was seen
                     "faults": {},
@@ -909,7 +928,9 @@ class HingeEngine:
                     self._rep.update(turned)
                     self._stand_tall(t)
                 else:
-                    self.phase, self._rep = "setup", None  # a dip, not a rep
+                    # A dip, not a rep; kept a moment in case it was the pose model's.
+                    self._dipped = (t, self._rep)
+                    self.phase, self._rep = "setup", None
                     for check in self.checks.values():
                         check.reset()
             elif abs(speed) < fall_stop and hip >= p["min_rep_hip_flexion_deg"]:
