@@ -137,7 +137,7 @@ FAULT_DEFINITIONS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "hips_high": (
         "stiff-legged pull from the floor: too little knee bend at the bottom",
         ("hips_high_knee_flexion_deg",),
-        "at the bottom",
+        "ascent (on the knees at the deepest frame)",
     ),
 }
 
