@@ -143,24 +143,49 @@ def test_a_zero_up_vector_is_refused():
     assert validate("alignment_node", {"up_vector": [0, 0.5, 0]}) == {"up_vector": [0.0, 0.5, 0.0]}
 
 
+# The two YAML files a clinic edits, each with its loader and the name its errors give it.
+LOADERS = {
+    "patient profile": (load_patient_profile, "patient.yaml"),
+    "config file": (load_params_file, "coach.yaml"),
+}
+# A key given twice in each (the second would silently win).
+TWICE = {
+    "patient profile": (b"head_up_deg: 9\nhead_up_deg: 20\n", "duplicate key 'head_up_deg'"),
+    "config file": (
+        b"/**/camera_node:\n  ros__parameters:\n    fps: 15\n/**/camera_node: {}\n",
+        r"duplicate key '/\*\*/camera_node'",
+    ),
+}
+
+
+def _assert_refused(tmp_path, kind: str, content: bytes, message: str) -> None:
+    load, name = LOADERS[kind]
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(ParameterError, match=rf"(?s){kind} {re.escape(str(path))}.*{message}"):
+        load(path)
+
+
+@pytest.mark.parametrize("kind", sorted(LOADERS))
 @pytest.mark.parametrize(
     "content, message",
     [
         (b"false\n", "must be a mapping"),
         (b"0\n", "must be a mapping"),
+        (b"42\n", "must be a mapping"),
         (b"[]\n", "must be a mapping"),
+        (b"- a\n- b\n", "must be a mapping"),
         (b'""\n', "must be a mapping"),
-        (b"head_up_deg: 9\nhead_up_deg: 20\n", "duplicate key 'head_up_deg'"),
         ("head_up_deg: 9 # f\u00fcr Frau M.\n".encode("latin-1"), "is not valid YAML"),
     ],
 )
-def test_a_patient_profile_that_is_no_mapping_or_no_utf8_or_repeats_a_key_is_refused(
-    tmp_path, content, message
-):
-    profile = tmp_path / "patient.yaml"
-    profile.write_bytes(content)
-    with pytest.raises(ParameterError, match=rf"(?s)patient profile {re.escape(str(profile))}.*{message}"):
-        load_patient_profile(profile)
+def test_a_yaml_file_that_is_no_mapping_or_no_utf8_is_refused(tmp_path, kind, content, message):
+    _assert_refused(tmp_path, kind, content, message)
+
+
+@pytest.mark.parametrize("kind", sorted(LOADERS))
+def test_a_yaml_file_that_repeats_a_key_is_refused(tmp_path, kind):
+    _assert_refused(tmp_path, kind, *TWICE[kind])
 
 
 def test_an_empty_patient_profile_overrides_nothing(tmp_path):
@@ -168,21 +193,6 @@ def test_an_empty_patient_profile_overrides_nothing(tmp_path):
     for content in ("", "# nothing changed for this patient yet\n"):
         profile.write_text(content)
         assert load_patient_profile(profile) == {}
-
-
-@pytest.mark.parametrize("content", ["- a\n- b\n", "42\n", "false\n"])
-def test_a_params_file_that_is_no_mapping_is_refused(tmp_path, content):
-    config = tmp_path / "coach.yaml"
-    config.write_text(content)
-    with pytest.raises(ParameterError, match=rf"config file {re.escape(str(config))} must be a mapping"):
-        load_params_file(config)
-
-
-def test_a_params_file_naming_a_node_twice_is_refused(tmp_path):
-    config = tmp_path / "coach.yaml"
-    config.write_text("/**/camera_node:\n  ros__parameters:\n    fps: 15\n/**/camera_node: {}\n")
-    with pytest.raises(ParameterError, match=r"duplicate key '/\*\*/camera_node'"):
-        load_params_file(config)
 
 
 def test_a_removed_patient_profile_refuses_only_its_own_change(tmp_path):
