@@ -1217,10 +1217,9 @@ class HingeEngine:
                 # Bounded, for a person held in the bottom for minutes: a descent this long
                 # is no fast one (its time is then not measurable).
                 hips.popleft()
-                self._rep["descent_end"] = max(0, self._rep["descent_end"] - 1)
-                if "descent_at_turn" in self._rep:
-                    turned = self._rep["descent_at_turn"]
-                    turned["descent_end"] = max(0, turned["descent_end"] - 1)
+                # The descent's end, and the one kept from before a turn down (see _step_phase).
+                for counts in filter(None, (self._rep, self._rep.get("descent_at_turn"))):
+                    counts["descent_end"] = max(0, counts["descent_end"] - 1)
         statuses = {}
         exercise_checks = self.exercise_checks
         for fault_id, (ev, applies) in self._evaluate(t, a).items():

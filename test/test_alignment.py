@@ -107,14 +107,25 @@ def test_a_hips_first_lead_just_over_the_threshold_is_found_though_brief():
     assert reps_of(run(clean, {"exercise": "box_lift"})[1])[0].faults == {}
 
 
+def _frames_of(s, rep: int, phase: str) -> np.ndarray:
+    return np.flatnonzero((s.rep_index == rep) & (np.array(s.phase) == phase))
+
+
+def _frame_past(s, rep: int, phase: str, fraction: float) -> int:
+    """The first frame of ``rep``'s descent or ascent whose hip flexion has passed ``fraction``
+    of the phase's deepest: going down in the descent, coming up in the ascent."""
+    frames = _frames_of(s, rep, phase)
+    hip = s.hip_flexion_deg[frames]
+    passed = hip >= fraction * hip.max() if phase == "descent" else hip <= fraction * hip.max()
+    return int(frames[np.argmax(passed)])
+
+
 def _paused_on_the_way_down(s, fraction: float, pause_s: float):
     """The session's frames with every rep's descent held still for ``pause_s`` once the hip
     flexion reaches ``fraction`` of that rep's deepest: (times, landmarks)."""
-    phase = np.array(s.phase)
     parts, start = [], 0
     for rep in range(1, len(s.reps) + 1):
-        frames = np.flatnonzero((s.rep_index == rep) & (phase == "descent"))
-        at = frames[np.argmax(s.hip_flexion_deg[frames] >= fraction * s.hip_flexion_deg[frames].max())]
+        at = _frame_past(s, rep, "descent", fraction)
         held = np.repeat(s.landmarks[at : at + 1], round(pause_s * s.fps), axis=0)
         parts += [s.landmarks[start : at + 1], held]
         start = at + 1
@@ -153,11 +164,10 @@ def test_the_pose_model_throwing_the_hips_up_mid_descent_leaves_the_rep_clean(pr
     # own: taken on slopes reaching back into the dip it was negative, the rep turned into an
     # ascent on its next frame, and its knees at that "bottom" were a stiff-legged pull's.
     s = generate(AthleteSpec(preset=preset, reps=3, tempo=tempo, seed=1))
-    landmarks, phase = s.landmarks.copy(), np.array(s.phase)
+    landmarks = s.landmarks.copy()
     for rep in (1, 2, 3):
-        frames = np.flatnonzero((s.rep_index == rep) & (phase == "descent"))
-        at = frames[np.argmax(s.hip_flexion_deg[frames] >= fraction * s.hip_flexion_deg[frames].max())]
-        landmarks[at : at + 3] = s.landmarks[frames[0] - 5]  # the standing posture
+        at = _frame_past(s, rep, "descent", fraction)
+        landmarks[at : at + 3] = s.landmarks[_frames_of(s, rep, "descent")[0] - 5]  # standing
     engine = HingeEngine({"exercise": preset})
     reports = [engine.update(float(t), lm) for t, lm in zip(s.times_s, landmarks)]
     assert [r.faults for r in reps_of(reports)] == [{}, {}, {}]
@@ -171,11 +181,10 @@ def test_the_pose_model_throwing_the_hips_to_the_bottom_half_way_up_loses_no_rep
     # not a dip at the start of one: dropped as a dip, every rep was lost. Its descent is the
     # one before the turn: with the thrown frames in it, it read as a fast one.
     s = generate(AthleteSpec(preset=preset, reps=3, tempo=tempo, seed=2))
-    landmarks, phase = s.landmarks.copy(), np.array(s.phase)
+    landmarks = s.landmarks.copy()
     for rep in (1, 2, 3):
-        ascent = np.flatnonzero((s.rep_index == rep) & (phase == "ascent"))
-        at = ascent[np.argmax(s.hip_flexion_deg[ascent] <= 0.5 * s.hip_flexion_deg[ascent].max())]
-        landmarks[at : at + 3] = s.landmarks[np.flatnonzero((s.rep_index == rep) & (phase == "bottom"))[0]]
+        at = _frame_past(s, rep, "ascent", 0.5)
+        landmarks[at : at + 3] = s.landmarks[_frames_of(s, rep, "bottom")[0]]
     engine = HingeEngine({"exercise": preset})
     reports = [engine.update(float(t), lm) for t, lm in zip(s.times_s, landmarks)]
     assert engine.rep_count == 3
