@@ -234,13 +234,21 @@ class CameraView:
             self._frames.popleft()
         self._frames.append((t, view_deg, legs_seen))
 
+    def view_from_side_deg(self) -> float:
+        """The median view over the window; NaN without depth (or nobody in view)."""
+        finite = [v for _, v, _ in self._frames if math.isfinite(v)]
+        return float(np.median(finite)) if finite else math.nan
+
+    def oblique(self) -> bool:
+        """Set up obliquely: the view over the window is off side-on by more than SIDE_ON_MAX_DEG."""
+        return self.view_from_side_deg() > SIDE_ON_MAX_DEG
+
     def placement(self) -> Placement:
         if not self._frames:
             return Placement("ok", "no person in view yet", math.nan, math.nan)
-        _, views, legs = zip(*self._frames)
+        legs = [seen for _, _, seen in self._frames]
         seen = sum(legs) / len(legs)
-        finite = [v for v in views if math.isfinite(v)]
-        view = float(np.median(finite)) if finite else math.nan
+        view = self.view_from_side_deg()
         if seen < 1.0 - LEGS_HIDDEN_FRACTION:
             return Placement(
                 "warn",
@@ -718,9 +726,14 @@ class HingeEngine:
         dowel = self._dowel.update(back if profile_seen else None, up, a.facing)
         # An RGB-only skeleton lies on the sagittal plane: its hips and shoulders give no view.
         view_deg = view_from_side_deg(lm, up) if back is not None and back.from_depth else math.nan
-        # Seen obliquely the back's rim is not its midline.
-        side_on = view_deg <= SIDE_ON_MAX_DEG
         self.camera_view.update(t, view_deg, _LEGS <= a.seen)
+        # Seen obliquely the back's rim is not its midline: on the rendered sessions at 45 deg
+        # the gaps read 30-200 mm off. A camera set obliquely (the view over the last seconds:
+        # at 45 deg a few frames read side-on) gets no back-surface measure, not a guess; side-on,
+        # the checks also skip a frame that reads oblique.
+        if self.camera_view.oblique():
+            dowel = NOT_SEEN
+        side_on = view_deg <= SIDE_ON_MAX_DEG
         self._spine_bend_deg = dowel.spine_bend_deg if side_on else math.nan
         self._lumbar_hollow_mm = 1000.0 * dowel.lumbar_hollow_m if side_on else math.nan
         self._track_standing(t, a)

@@ -726,6 +726,27 @@ def test_the_report_says_how_far_the_camera_is_from_side_on(view, expected_deg):
     assert all(math.isnan(r.view_from_side_deg) for r in run(s, {"exercise": "box_lift"})[1])
 
 
+@pytest.mark.parametrize("view", ["side", "oblique45"])
+def test_the_dowel_is_reported_side_on_only(view):
+    # Obliquely the back's rim is not its midline (rendered at 45 deg the gaps read 30-200 mm
+    # off): a camera set at 45 deg gets no gaps, no spine bend and no hollow, never a guess.
+    spec = AthleteSpec(preset="box_lift", reps=2, camera=CameraPlacement(view=view))
+    s = generate(spec)
+    engine = HingeEngine({"exercise": "box_lift"})
+    dowels = [
+        engine.update(float(t), lm, b).dowel
+        for t, lm, b in zip(s.times_s, s.landmarks, _truth_backs(spec, s))
+    ]
+    reported = np.array([np.isfinite(d.gaps()).all() for d in dowels])
+    if view == "side":
+        assert reported.mean() > 0.95
+        assert np.isfinite([d.lumbar_hollow_m for d in dowels]).mean() > 0.95
+    else:
+        # The view is judged over the last seconds: not even on the first frames.
+        assert not reported.any()
+        assert not np.isfinite([[d.spine_bend_deg, d.lumbar_hollow_m] for d in dowels]).any()
+
+
 def _placed(session, parts, confidence=0.45):
     """The session with ``parts`` placed by a model on both sides (as the camera node gives
     joints hidden behind an object), not seen."""

@@ -3,7 +3,7 @@
 import numpy as np
 
 from hinge_coach_ros.athlete import AthleteSpec
-from hinge_coach_ros.dowel_accuracy import GAPS, format_run, measure_rendered
+from hinge_coach_ros.dowel_accuracy import GAPS, DowelRun, format_run, measure_rendered
 
 
 def test_dowel_drill_gaps_from_depth_are_near_the_truth():
@@ -51,3 +51,15 @@ def test_rounded_back_judged_from_depth_side_on_and_told_from_a_dropped_head():
     back_and_head = [sorted({"rounded_back", "head_down"} & set(r.faults)) for r in run.engine_reps]
     assert back_and_head == [[], ["rounded_back"], ["head_down"], []]
     assert all("rounded_back" not in r.not_measurable for r in run.engine_reps)
+
+
+def test_the_table_says_when_no_dowel_was_reported():
+    # A camera set obliquely gets no gaps from the engine: the table says so, not a row of NaN.
+    reps = [{"index": 1, "faults": {}}]
+    run = DowelRun(AthleteSpec(), np.zeros((4, 4)), np.full((4, 4), np.nan), np.ones(4, int), reps)
+    text = format_run("box lift, oblique45", run)
+    assert (
+        text.splitlines()[0]
+        == "box lift, oblique45: no dowel on any of 4 frames (not measurable from this view)"
+    )
+    assert "nan" not in text and "the engine's reps (0 of 1)" in text
