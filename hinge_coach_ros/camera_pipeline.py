@@ -20,6 +20,7 @@ import numpy as np
 
 from .dowel import BackProfile, station_fractions
 from .filters import OneEuroFilter
+from .geometry import SIDE_ON_MAX_DEG
 from .kernels import back_profile, deproject_depth, fit_plane_ransac, lift_landmarks, limb_sections
 from .landmarks import INDEX, LANDMARK_NAMES, PAIRED_PARTS
 from .monocular import SagittalLift
@@ -453,10 +454,12 @@ def extract_back_rgb(pose: PoseResult, image_hw: tuple[int, int], lift: Sagittal
     mask at one distance, so only the mask's edge ends a scan); the edge
     pixels then go onto the sagittal plane at the skeleton's scale (metres
     per pixel from BlazePose's metric bone lengths). On an oblique view the
-    contour is the body's outline, not its midline: a side-on measure.
+    contour is the body's outline, not its midline: a side-on measure, so
+    none where the clip's view is over SIDE_ON_MAX_DEG from side-on (as with
+    depth, the engine's ``CameraView``), or not known yet.
     """
     back_axis = _back_axis(pose)
-    if pose.mask is None or back_axis is None:
+    if pose.mask is None or back_axis is None or not abs(lift.view_yaw_deg) <= SIDE_ON_MAX_DEG:
         return None
     h, w = image_hw
     person = pose.mask > 0.5

@@ -34,6 +34,7 @@ class Clip:
     upright_first_frame: np.ndarray  # the rendered frame as it should be displayed
     frame_times_s: np.ndarray  # what the analysis read, per frame
     angles: np.ndarray  # (frames, 3) the engine's ANGLES, NaN where no angles
+    dowel_seen: np.ndarray  # (frames,) the engine reported the dowel's gaps (the mask's contour)
     result: dict  # analyze()'s report
 
 
@@ -55,15 +56,18 @@ def _make_clip(out: Path, spec: AthleteSpec, intrinsics: Intrinsics, rotation_de
     with render_pool(2) as pool:  # forked safely (see there)
         frames = pool.map(_render, tasks, chunksize=8)
     write_video(out, frames, spec.fps, display_rotation_deg=rotation_deg)
-    times, angles = [], []
+    times, angles, dowel_seen = [], [], []
 
     def record(report):
         times.append(report.time_s)
+        dowel_seen.append(bool(np.isfinite(report.dowel.gaps()).all()))
         a = report.angles
         angles.append([getattr(a, k) for k in ANGLES] if a is not None else [math.nan] * 3)
 
     result = analyze(out, on_frame=record)
-    return Clip(out, spec, session, frames[0], np.array(times), np.array(angles), result)
+    return Clip(
+        out, spec, session, frames[0], np.array(times), np.array(angles), np.array(dowel_seen), result
+    )
 
 
 @pytest.fixture(scope="session")
@@ -156,6 +160,8 @@ def test_portrait_24fps_oblique_video_is_measured_in_the_sagittal_plane(portrait
     assert video["fps"] == 24.0
     assert 30.0 < abs(video["view_yaw_deg"]) < 60.0  # the camera is 45 deg from side-on
     assert video["sagittal_fraction"] == 1.0
+    # The mask's outline seen obliquely is not the back's midline: no dowel, not a guess.
+    assert len(portrait.dowel_seen) > 100 and not portrait.dowel_seen.any()
     faults = _assert_reps_match_the_skeleton(portrait)
     assert all("fast_descent" not in f for f in faults)  # clean tempo stays clean at 24 fps
     mae = _mae(portrait)
@@ -175,6 +181,7 @@ def test_60fps_side_on_video_facing_right_times_the_descent(fast):
     assert video["rotation_deg"] == 0
     assert video["fps"] == 60.0
     assert abs(video["view_yaw_deg"]) < 15.0
+    assert fast.dowel_seen.mean() > 0.8  # side-on, the mask's contour gives the dowel
     faults = _assert_reps_match_the_skeleton(fast)
     assert "fast_descent" in faults[0]
     mae = _mae(fast)
