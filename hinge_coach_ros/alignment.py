@@ -243,11 +243,16 @@ class CameraView:
         """Set up obliquely: the view over the window is off side-on by more than SIDE_ON_MAX_DEG."""
         return self.view_from_side_deg() > SIDE_ON_MAX_DEG
 
+    def legs_seen_fraction(self) -> float:
+        """The share of the window's frames with hips, knees and ankles seen; NaN: nobody in view."""
+        if not self._frames:
+            return math.nan
+        return sum(seen for _, _, seen in self._frames) / len(self._frames)
+
     def placement(self) -> Placement:
         if not self._frames:
             return Placement("ok", "no person in view yet", math.nan, math.nan)
-        legs = [seen for _, _, seen in self._frames]
-        seen = sum(legs) / len(legs)
+        seen = self.legs_seen_fraction()
         view = self.view_from_side_deg()
         if seen < 1.0 - LEGS_HIDDEN_FRACTION:
             return Placement(
@@ -336,6 +341,9 @@ BASELINE_FRAMES = 60  # the baselines are medians over the last 2 s of standing 
 # not a crossing time.
 DESCENT_LOW_FRACTION, DESCENT_HIGH_FRACTION = 0.2, 0.8
 DESCENT_MIN_SEEN_FRACTION = 0.5
+# A rep on placed legs with at most this share of its descent seen was made up by the pose
+# model where the camera sees the legs (_made_up_by_the_model).
+MADE_UP_MAX_SEEN_FRACTION = 0.2
 # A rep's count of its descent's samples and frames (see _check_faults).
 DESCENT_COUNTS = ("descent_end", "descent_frames", "descent_frames_seen")
 
@@ -575,6 +583,27 @@ def _rep_descent_time_s(rep: dict | None) -> float:
         mostly_seen = frames > 0 and seen >= DESCENT_MIN_SEEN_FRACTION * frames
         rep["descent_time"] = (key, time_s if mostly_seen else math.nan)
     return rep["descent_time"][1]
+
+
+def _made_up_by_the_model(rep: dict) -> bool:
+    """A rep on placed legs where the camera sees them: not counted.
+
+    Side-on to a deadlift the plates hide the legs for good, and the reps are counted on the
+    pose model's placed joints. Where the legs were seen over the last seconds, a rep whose
+    descent and depth were both placed was BlazePose losing them for a moment: holding a box
+    still at an incomplete top (the rendered box lift at 45 deg at a third of its pace), the
+    placed legs read a 1.2-1.5 s rep (1-2 of 13-19 descent frames seen). Over the sweep, the
+    reps with their depth placed are the deadlift side-on's, legs seen on at most 9% of the
+    frames before them; the made-up ones 98-99%. A rep with its descent seen and only its
+    bottom hidden (someone passing in front) is kept: with the legs placed beyond half its
+    depth, 7 of its 25 descent frames were seen.
+    """
+    frames, seen = rep["descent_frames"], rep["descent_frames_seen"]
+    return (
+        not rep["peak_seen"].get("hip")
+        and seen <= MADE_UP_MAX_SEEN_FRACTION * frames
+        and rep["legs_seen_before"] > 1.0 - LEGS_HIDDEN_FRACTION  # NaN: nobody was in view
+    )
 
 
 def _severity(value: float, limit: float, span: float) -> float:
@@ -925,6 +954,8 @@ class HingeEngine:
                     "standing_hip": self._standing_hip_deg,
                     "descent_frames": 0,
                     "descent_frames_seen": 0,  # of those, the frames with the hip angle seen
+                    # Over the last seconds: whether the camera sees the legs (_made_up_by_the_model).
+                    "legs_seen_before": self.camera_view.legs_seen_fraction(),
                 }
         elif self.phase == "descent":
             speed, fall_stop, _ = self._rep_speed_dps(self._hip_slope_dps(t, TOP_STALL_S))
@@ -998,7 +1029,7 @@ class HingeEngine:
             self.phase = "setup"
         for fault_id in ("banana_back", "incomplete_lockout"):
             self.checks[fault_id].reset()
-        if rep is None:
+        if rep is None or _made_up_by_the_model(rep):
             return None
         th = self.thresholds
         if "rounded_back" in rep["faults"]:

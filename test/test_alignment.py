@@ -191,6 +191,34 @@ def test_the_pose_model_throwing_the_hips_to_the_bottom_half_way_up_loses_no_rep
     assert [r.faults for r in reps_of(reports)] == [{}, {}, {}]
 
 
+@pytest.mark.parametrize(
+    ("placed", "counted"),
+    [("all of it", False), ("nothing", True), ("the bottom", True)],
+)
+def test_a_rep_on_legs_the_pose_model_lost_for_a_moment_is_not_counted(placed, counted):
+    # Holding a box still at an incomplete top (rendered at 45 deg, a third of the pace),
+    # BlazePose lost the legs for a second, and its placed joints read a 1.2-1.5 s rep: here
+    # rep 1's frames at 3 times their pace (1 s), inserted into rep 2's hold at its incomplete top.
+    # Legs seen, that is a rep; its bottom alone hidden (someone passing), a rep too (as the
+    # legs placed beyond 0.7 of the depth, test_a_peak_set_on_placed_joints_is_not_reported).
+    s = generate(AthleteSpec(preset="box_lift", reps=3, faults={2: {"incomplete_lockout": 20.0}}, seed=1))
+    rep_1 = np.concatenate([_frames_of(s, 1, phase) for phase in ("descent", "bottom", "ascent")])
+    rep_1 = rep_1[s.hip_flexion_deg[rep_1] > 30.0][::3]  # from the incomplete top (26 deg) and back
+    made_up = s.landmarks[rep_1].copy()
+    legs = [INDEX[f"{side}_{part}"] for side in ("left", "right") for part in ("hip", "knee", "ankle")]
+    if placed != "nothing":
+        bottom = np.array(s.phase)[rep_1] == "bottom"
+        hidden = bottom if placed == "the bottom" else np.ones(len(made_up), bool)
+        made_up[np.ix_(hidden, legs, [3])] = 0.45  # placed, not seen
+    at = int(_frames_of(s, 2, "lockout")[5])
+    landmarks = np.concatenate([s.landmarks[: at + 1], made_up, s.landmarks[at + 1 :]])
+    times = s.times_s[0] + np.arange(len(landmarks)) / s.fps
+    engine = HingeEngine({"exercise": "box_lift"})
+    reps = reps_of([engine.update(float(t), lm) for t, lm in zip(times, landmarks)])
+    assert len(reps) == (4 if counted else 3)
+    assert [sorted(r.faults) for r in reps][:2] == [[], ["incomplete_lockout"]]
+
+
 def test_an_exercise_reports_only_its_own_checks():
     # The dowel drill has no load to pull from the floor: a report that listed hips_high as
     # judged and fine would tell a clinician it was assessed.
