@@ -996,7 +996,11 @@ class HingeEngine:
             # Two frames on end: one frame of BlazePose throwing the hips back reads as a turn
             # down, and near the top it ended a slow ascent early.
             turned_down = self._going_down_frames >= TURN_DOWN_FRAMES
-            if hip < p["lockout_hip_flexion_deg"] or (near_top and (stalled_near_top or turned_down)):
+            # On the hip's median over HIP_STEADY_S, not this frame's: BlazePose throwing the
+            # hips to standing for 3 frames half-way up closed the rep there, an incomplete
+            # lockout (every rep, on the synthetic athlete with such a throw).
+            locked_out = self._steady_hip_deg() < p["lockout_hip_flexion_deg"]
+            if locked_out or (near_top and (stalled_near_top or turned_down)):
                 # Locked out; or stopped, or went back down, high up without locking out: the
                 # top of this rep (an incomplete lockout), and any descent is the next rep's.
                 self._stand_tall(t)

@@ -219,6 +219,25 @@ def test_a_rep_on_legs_the_pose_model_lost_for_a_moment_is_not_counted(placed, c
     assert [sorted(r.faults) for r in reps][:2] == [[], ["incomplete_lockout"]]
 
 
+@pytest.mark.parametrize("tempo", [1.0, 0.35])
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_the_pose_model_throwing_the_hips_to_standing_half_way_up_is_no_lockout(preset, tempo):
+    # Three frames of the standing posture half-way up: read frame by frame, that was the top
+    # (the hip under the lockout angle), and every rep closed there as an incomplete lockout.
+    s = generate(AthleteSpec(preset=preset, reps=3, tempo=tempo, seed=2))
+    landmarks = s.landmarks.copy()
+    for rep in (1, 2, 3):
+        at = _frame_past(s, rep, "ascent", 0.5)
+        landmarks[at : at + 3] = s.landmarks[_frames_of(s, rep, "descent")[0] - 5]  # standing
+    engine = HingeEngine({"exercise": preset})
+    reps = reps_of([engine.update(float(t), lm) for t, lm in zip(s.times_s, landmarks)])
+    assert [r.faults for r in reps] == [{}, {}, {}]
+    # Each rep ends near its real top (up to 0.23 s early: the hips coming back from the
+    # throw read as two frames going down, a turn near the top).
+    unthrown = reps_of(run(s, {"exercise": preset})[1])
+    assert [r.end_s for r in reps] == pytest.approx([r.end_s for r in unthrown], abs=0.25)
+
+
 def test_an_exercise_reports_only_its_own_checks():
     # The dowel drill has no load to pull from the floor: a report that listed hips_high as
     # judged and fine would tell a clinician it was assessed.
