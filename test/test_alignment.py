@@ -133,6 +133,18 @@ def _paused_on_the_way_down(s, fraction: float, pause_s: float):
     return s.times_s[0] + np.arange(len(landmarks)) / s.fps, landmarks
 
 
+def _thrown(s, phase: str, fraction: float, to: str) -> np.ndarray:
+    """The session's landmarks with 3 frames of every rep, once past ``fraction`` of its
+    descent or ascent, thrown to standing (just before the descent) or to the bottom posture:
+    what BlazePose does now and then."""
+    landmarks = s.landmarks.copy()
+    for rep in range(1, len(s.reps) + 1):
+        at = _frame_past(s, rep, phase, fraction)
+        source = _frames_of(s, rep, "descent")[0] - 5 if to == "standing" else _frames_of(s, rep, "bottom")[0]
+        landmarks[at : at + 3] = s.landmarks[source]
+    return landmarks
+
+
 @pytest.mark.parametrize("fraction", [0.5, 0.7])
 @pytest.mark.parametrize("preset", ["box_lift", "deadlift"])
 def test_a_pause_on_the_way_down_is_not_the_bottom_of_a_pull(preset, fraction):
@@ -164,30 +176,9 @@ def test_the_pose_model_throwing_the_hips_up_mid_descent_leaves_the_rep_clean(pr
     # own: taken on slopes reaching back into the dip it was negative, the rep turned into an
     # ascent on its next frame, and its knees at that "bottom" were a stiff-legged pull's.
     s = generate(AthleteSpec(preset=preset, reps=3, tempo=tempo, seed=1))
-    landmarks = s.landmarks.copy()
-    for rep in (1, 2, 3):
-        at = _frame_past(s, rep, "descent", fraction)
-        landmarks[at : at + 3] = s.landmarks[_frames_of(s, rep, "descent")[0] - 5]  # standing
+    landmarks = _thrown(s, "descent", fraction, "standing")
     engine = HingeEngine({"exercise": preset})
     reports = [engine.update(float(t), lm) for t, lm in zip(s.times_s, landmarks)]
-    assert [r.faults for r in reps_of(reports)] == [{}, {}, {}]
-
-
-@pytest.mark.parametrize("tempo", [1.0, 0.35])
-@pytest.mark.parametrize("preset", sorted(PRESETS))
-def test_the_pose_model_throwing_the_hips_to_the_bottom_half_way_up_loses_no_rep(preset, tempo):
-    # Three frames of the bottom posture half-way up read as a turn down (same rep, deeper);
-    # then the hips are back at the top while the rep is in a descent. That is the rep's top,
-    # not a dip at the start of one: dropped as a dip, every rep was lost. Its descent is the
-    # one before the turn: with the thrown frames in it, it read as a fast one.
-    s = generate(AthleteSpec(preset=preset, reps=3, tempo=tempo, seed=2))
-    landmarks = s.landmarks.copy()
-    for rep in (1, 2, 3):
-        at = _frame_past(s, rep, "ascent", 0.5)
-        landmarks[at : at + 3] = s.landmarks[_frames_of(s, rep, "bottom")[0]]
-    engine = HingeEngine({"exercise": preset})
-    reports = [engine.update(float(t), lm) for t, lm in zip(s.times_s, landmarks)]
-    assert engine.rep_count == 3
     assert [r.faults for r in reps_of(reports)] == [{}, {}, {}]
 
 
@@ -219,21 +210,24 @@ def test_a_rep_on_legs_the_pose_model_lost_for_a_moment_is_not_counted(placed, c
     assert [sorted(r.faults) for r in reps][:2] == [[], ["incomplete_lockout"]]
 
 
+@pytest.mark.parametrize("to", ["bottom", "standing"])
 @pytest.mark.parametrize("tempo", [1.0, 0.35])
 @pytest.mark.parametrize("preset", sorted(PRESETS))
-def test_the_pose_model_throwing_the_hips_to_standing_half_way_up_is_no_lockout(preset, tempo):
-    # Three frames of the standing posture half-way up: read frame by frame, that was the top
-    # (the hip under the lockout angle), and every rep closed there as an incomplete lockout.
+def test_the_pose_model_throwing_the_hips_half_way_up_leaves_the_rep_whole(preset, tempo, to):
+    # Three frames of the bottom posture half-way up read as a turn down (same rep, deeper);
+    # then the hips are back at the top while the rep is in a descent. That is the rep's top,
+    # not a dip at the start of one: dropped as a dip, every rep was lost. Its descent is the
+    # one before the turn: with the thrown frames in it, it read as a fast one.
+    # Three frames of the standing posture: read frame by frame, that was the top (the hip
+    # under the lockout angle), and every rep closed there as an incomplete lockout.
     s = generate(AthleteSpec(preset=preset, reps=3, tempo=tempo, seed=2))
-    landmarks = s.landmarks.copy()
-    for rep in (1, 2, 3):
-        at = _frame_past(s, rep, "ascent", 0.5)
-        landmarks[at : at + 3] = s.landmarks[_frames_of(s, rep, "descent")[0] - 5]  # standing
+    landmarks = _thrown(s, "ascent", 0.5, to)
     engine = HingeEngine({"exercise": preset})
     reps = reps_of([engine.update(float(t), lm) for t, lm in zip(s.times_s, landmarks)])
+    assert engine.rep_count == 3
     assert [r.faults for r in reps] == [{}, {}, {}]
-    # Each rep ends near its real top (up to 0.23 s early: the hips coming back from the
-    # throw read as two frames going down, a turn near the top).
+    # Each rep ends near its real top (thrown to standing, up to 0.23 s early: the hips coming
+    # back read as two frames going down, a turn near the top).
     unthrown = reps_of(run(s, {"exercise": preset})[1])
     assert [r.end_s for r in reps] == pytest.approx([r.end_s for r in unthrown], abs=0.25)
 
