@@ -268,7 +268,7 @@ class CameraView:
         if view > SIDE_ON_MAX_DEG:
             return Placement(
                 "ok",
-                f"camera {view:.0f} deg from side-on: the back-surface checks need under "
+                f"camera {view:.0f} deg from side-on: the back-surface checks and the dowel need under "
                 f"{SIDE_ON_MAX_DEG:.0f} deg",
                 view,
                 seen,
