@@ -236,8 +236,9 @@ def onto_limb_axes(
     """Move the near side's seen knee and ankle (in place) onto the thigh's and shin's
     silhouette axes (``limb_axis``), across the limb at their own depth; the knee onto the
     middle of its projections onto both; the hip onto the thigh's when the far leg's hip and
-    knee are placed (side-on). The near side is the one BlazePose's model puts nearer the
-    camera, as in ``joint_centres``; placed joints are left alone."""
+    knee are placed (side-on); the shoulder onto the upper arm's (``_onto_upper_arm``). The
+    near side is the one BlazePose's model puts nearer the camera, as in ``joint_centres``;
+    placed joints are left alone."""
     if person is None:
         return
     side, far = (
@@ -245,9 +246,38 @@ def onto_limb_axes(
         if model_m[INDEX["left_hip"], 2] <= model_m[INDEX["right_hip"], 2]
         else ("right", "left")
     )
+    moved = _onto_leg_axes(landmarks, pixels, depth_m, person, side, far)
+    moved.update(_onto_upper_arm(landmarks, pixels, depth_m, person, side))
+    fx, fy, cx, cy = k
+    for joint, (u, v) in moved.items():
+        z = landmarks[joint, 2]
+        before = landmarks[joint, :3].copy()
+        landmarks[joint, :3] = ((u - cx) / fx * z, (v - cy) / fy * z, z)
+        if joint == INDEX[f"{side}_shoulder"]:
+            # The head's line (ear to shoulder) stays BlazePose's: the head is judged on it
+            # against standing, and the ear moves with the shoulder. Left behind, the
+            # head-neck angle turned with the arm, and head_up was raised on 10 (live) and 14
+            # (offline) of the rendered sweep's 58 clean reps.
+            ear = INDEX[f"{side}_ear"]
+            if np.isfinite(landmarks[ear, :3]).all():
+                landmarks[ear, :3] += landmarks[joint, :3] - before
+
+
+def _onto(p: np.ndarray, line: tuple[np.ndarray, np.ndarray, float]) -> np.ndarray | None:
+    """``p`` across onto the line; None when that is more than half the limb's width."""
+    point, direction, width = line
+    q = point + ((p - point) @ direction) * direction
+    return q if np.linalg.norm(q - p) <= 0.5 * width else None
+
+
+def _onto_leg_axes(
+    landmarks: np.ndarray, pixels: np.ndarray, depth_m: np.ndarray, person: np.ndarray, side: str, far: str
+) -> dict[int, np.ndarray]:
+    """The near leg's joints' pixels moved onto the thigh's and shin's axes (see
+    ``onto_limb_axes``); none unless both axes are found."""
     hip, knee, ankle = (INDEX[f"{side}_{joint}"] for joint in ("hip", "knee", "ankle"))
     if not (landmarks[[hip, knee, ankle], 3] > FALLBACK_CONFIDENCE).all():
-        return
+        return {}
     surface_z = landmarks[[hip, knee, ankle], 2] - _JOINT_DEPTH[[hip, knee, ankle]]
     thigh = limb_axis(depth_m, person, pixels[hip], pixels[knee], (surface_z[0], surface_z[1]))
     shin = limb_axis(depth_m, person, pixels[knee], pixels[ankle], (surface_z[1], surface_z[2]))
@@ -255,27 +285,33 @@ def onto_limb_axes(
         # Both or neither: side-on to a deadlift the plate hides the knee on some frames and
         # not others, and a knee moved on some frames only made the hip angle jump between
         # them (the descent timed 0.1-0.3 s on 4 clean reps, fast_descent raised).
-        return
-
-    def onto(p: np.ndarray, line: tuple[np.ndarray, np.ndarray, float]) -> np.ndarray | None:
-        """``p`` across onto the line; None when that is more than half the limb's width."""
-        point, direction, width = line
-        q = point + ((p - point) @ direction) * direction
-        return q if np.linalg.norm(q - p) <= 0.5 * width else None
-
+        return {}
     moved = {}
-    knee_px = [q for line in (thigh, shin) if (q := onto(pixels[knee], line)) is not None]
+    knee_px = [q for line in (thigh, shin) if (q := _onto(pixels[knee], line)) is not None]
     if knee_px:
         moved[knee] = np.mean(knee_px, axis=0)
-    if (q := onto(pixels[ankle], shin)) is not None:
+    if (q := _onto(pixels[ankle], shin)) is not None:
         moved[ankle] = q
     far_leg_hidden = (landmarks[[INDEX[f"{far}_hip"], INDEX[f"{far}_knee"]], 3] <= FALLBACK_CONFIDENCE).all()
-    if far_leg_hidden and (q := onto(pixels[hip], thigh)) is not None:
+    if far_leg_hidden and (q := _onto(pixels[hip], thigh)) is not None:
         moved[hip] = q
-    fx, fy, cx, cy = k
-    for joint, (u, v) in moved.items():
-        z = landmarks[joint, 2]
-        landmarks[joint, :3] = ((u - cx) / fx * z, (v - cy) / fy * z, z)
+    return moved
+
+
+def _onto_upper_arm(
+    landmarks: np.ndarray, pixels: np.ndarray, depth_m: np.ndarray, person: np.ndarray, side: str
+) -> dict[int, np.ndarray]:
+    """The near shoulder's pixel moved onto the upper arm's axis. BlazePose puts the shoulder
+    3 cm forward of the joint when the arms reach forward: holding a box side-on the trunk
+    read 4 deg forward standing, and the hip 4.5 deg (the rendered box lift side-on's hip
+    3.28 deg off offline over the session)."""
+    shoulder, elbow = INDEX[f"{side}_shoulder"], INDEX[f"{side}_elbow"]
+    if not (landmarks[[shoulder, elbow], 3] > FALLBACK_CONFIDENCE).all():
+        return {}
+    surface_z = landmarks[[shoulder, elbow], 2] - _JOINT_DEPTH[[shoulder, elbow]]
+    arm = limb_axis(depth_m, person, pixels[shoulder], pixels[elbow], (surface_z[0], surface_z[1]))
+    q = _onto(pixels[shoulder], arm) if arm is not None else None
+    return {shoulder: q} if q is not None else {}
 
 
 def joint_centres(

@@ -428,6 +428,43 @@ def test_a_knee_is_left_where_blazepose_put_it_unless_both_limbs_are_clean():
     np.testing.assert_array_equal(landmarks, before)
 
 
+def test_the_near_shoulder_is_moved_onto_the_upper_arms_axis_and_the_ear_with_it():
+    # BlazePose puts the shoulder about 3 cm forward of the joint when the arms reach forward
+    # (holding a box): the trunk's top goes onto the upper arm's axis. The head is judged on
+    # the ear-shoulder line against standing, so that line keeps BlazePose's direction.
+    shoulder, elbow, near_z = np.array([300.0, 120.0]), np.array([306.0, 230.0]), 2.5
+    shape = (480, 640)
+    depth, person = np.full(shape, 5.0, np.float32), np.zeros(shape, np.uint8)
+    d, arm = _capsule(shape, shoulder, elbow, 12.0)
+    radius_m = 12.0 * near_z / K_PX[0]
+    depth[arm] = near_z + radius_m * (1.0 - np.sqrt(np.clip(1.0 - (d[arm] / 12.0) ** 2, 0.0, 1.0)))
+    person[arm] = 1
+    pixels = np.full((33, 2), np.nan)
+    pixels[INDEX["left_shoulder"]] = shoulder + [8.0, 0.0]  # in front of the joint
+    pixels[INDEX["left_elbow"]] = elbow
+    pixels[INDEX["left_ear"]] = [318.0, 60.0]
+    landmarks = np.full((33, 4), np.nan)
+    landmarks[:, 3] = 0.9
+    for name in ("left_shoulder", "left_elbow", "left_ear"):
+        k = INDEX[name]
+        z = near_z + JOINT_DEPTH_M.get(name.split("_")[1], 0.0)
+        landmarks[k, :3] = ((pixels[k, 0] - K_PX[2]) / K_PX[0] * z, (pixels[k, 1] - K_PX[3]) / K_PX[1] * z, z)
+    before = landmarks.copy()
+    onto_limb_axes(landmarks, pixels, _pose().world_m, depth, person, K_PX)
+    sh, ear = INDEX["left_shoulder"], INDEX["left_ear"]
+    assert _off_line(shoulder, elbow, _pixel(before[sh])) > 7.0
+    assert _off_line(shoulder, elbow, _pixel(landmarks[sh])) < 1.0
+    assert landmarks[sh, 2] == before[sh, 2]  # at its own depth
+    np.testing.assert_allclose(landmarks[ear, :3] - landmarks[sh, :3], before[ear, :3] - before[sh, :3])
+    untouched = [k for k in range(33) if k not in (sh, ear)]
+    np.testing.assert_array_equal(landmarks[untouched], before[untouched])
+    # The elbow placed by the model (not seen): the shoulder stays where BlazePose put it.
+    landmarks = before.copy()
+    landmarks[INDEX["left_elbow"], 3] = 0.45
+    onto_limb_axes(landmarks, pixels, _pose().world_m, depth, person, K_PX)
+    np.testing.assert_array_equal(landmarks[[sh, ear]], before[[sh, ear]])
+
+
 def test_a_limb_section_that_ends_at_an_arm_in_front_is_not_used():
     # The near arm hangs in front of the thigh (0.3 m nearer) and covers its front edge over
     # a third of its length: there the silhouette ends at the arm, not at the thigh's rim; the
