@@ -21,13 +21,13 @@ def results():
 
 # mode -> angle -> bound (deg; COM offset in mm). Measured on this session (trunk, hip,
 # knee, head-neck, COM): offline 0.85 / 0.91 / 0.58 / 2.51 / 9.7; live 1.21 / 1.64 /
-# 0.88 / 2.57 / 10.1 (with the near shoulder on the upper arm's axis; before, offline
-# 0.94 / 0.99 / 0.64 / 2.40 / 10.6 and live 1.35 / 1.78 / 0.98 / 2.33 / 10.8; one cut-off for the skeleton; the COM read 10.8 / 11.1 with the
-# frames whose toes were both placed, which the report now leaves out). The knee read 3.54 / 3.62 with
-# BlazePose's own knee and ankle, 1-2 cm in front of the joints, then 2.06 / 2.27 with
-# them moved onto the limbs' axes (camera_pipeline.onto_limb_axes), and the hip 3.27 /
-# 3.74 before the near hip moved onto the thigh's axis and the thigh became the near
-# leg's own (geometry._leg).
+# 0.88 / 2.57 / 10.1, with the near shoulder on the upper arm's axis (before: offline
+# 0.94 / 0.99 / 0.64 / 2.40 / 10.6, live 1.35 / 1.78 / 0.98 / 2.33 / 10.8). One cut-off
+# for the skeleton; the COM read 10.8 / 11.1 with the frames whose toes were both placed,
+# which the report now leaves out. The knee read 3.54 / 3.62 with BlazePose's own knee
+# and ankle, 1-2 cm in front of the joints, then 2.06 / 2.27 with them moved onto the
+# limbs' axes (camera_pipeline.onto_limb_axes), and the hip 3.27 / 3.74 before the near
+# hip moved onto the thigh's axis and the thigh became the near leg's own (geometry._leg).
 BOUNDS = {
     "offline": {
         "trunk_inclination_deg": 1.5,
