@@ -752,16 +752,18 @@ class HingeEngine:
         # The back profile is cut between the shoulders and the hips: where one was placed
         # (side-on to a deadlift the plates hide the hips standing) its ends are guesses.
         profile_seen = CHECK_PARTS["rounded_back"] <= a.seen
-        dowel = self._dowel.update(back if profile_seen else None, up, a.facing)
         # An RGB-only skeleton lies on the sagittal plane: its hips and shoulders give no view.
         view_deg = view_from_side_deg(lm, up) if back is not None and back.from_depth else math.nan
         self.camera_view.update(t, view_deg, _LEGS <= a.seen)
         # Seen obliquely the back's rim is not its midline: on the rendered sessions at 45 deg
         # the gaps read 30-200 mm off. A camera set obliquely (the view over the last seconds:
-        # at 45 deg a few frames read side-on) gets no back-surface measure, not a guess; side-on,
-        # the checks also skip a frame that reads oblique.
-        if self.camera_view.oblique():
-            dowel = NOT_SEEN
+        # at 45 deg a few frames read side-on) gets no back-surface measure, not a guess, and
+        # the meter is not run on that rim; side-on, the checks also skip a frame that reads
+        # oblique.
+        oblique = self.camera_view.oblique()
+        dowel = self._dowel.update(back if profile_seen and not oblique else None, up, a.facing)
+        if oblique:
+            dowel = NOT_SEEN  # the meter's recent frames may still hold side-on ones
         side_on = view_deg <= SIDE_ON_MAX_DEG
         self._spine_bend_deg = dowel.spine_bend_deg if side_on else math.nan
         self._lumbar_hollow_mm = 1000.0 * dowel.lumbar_hollow_m if side_on else math.nan

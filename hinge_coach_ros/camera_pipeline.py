@@ -248,19 +248,18 @@ def onto_limb_axes(
     )
     moved = _onto_leg_axes(landmarks, pixels, depth_m, person, side, far)
     moved.update(_onto_upper_arm(landmarks, pixels, depth_m, person, side))
+    shoulder, ear = INDEX[f"{side}_shoulder"], INDEX[f"{side}_ear"]
+    shoulder_before = landmarks[shoulder, :3].copy()
     fx, fy, cx, cy = k
     for joint, (u, v) in moved.items():
         z = landmarks[joint, 2]
-        before = landmarks[joint, :3].copy()
         landmarks[joint, :3] = ((u - cx) / fx * z, (v - cy) / fy * z, z)
-        if joint == INDEX[f"{side}_shoulder"]:
-            # The head's line (ear to shoulder) stays BlazePose's: the head is judged on it
-            # against standing, and the ear moves with the shoulder. Left behind, the
-            # head-neck angle turned with the arm, and head_up was raised on 10 (live) and 14
-            # (offline) of the rendered sweep's 58 clean reps.
-            ear = INDEX[f"{side}_ear"]
-            if np.isfinite(landmarks[ear, :3]).all():
-                landmarks[ear, :3] += landmarks[joint, :3] - before
+    if shoulder in moved:
+        # The head's line (ear to shoulder) stays BlazePose's: the head is judged on it
+        # against standing, and the ear moves with the shoulder. Left behind, the head-neck
+        # angle turned with the arm, and head_up was raised on 10 (live) and 14 (offline) of
+        # the rendered sweep's 58 clean reps. (An ear without a position stays NaN.)
+        landmarks[ear, :3] += landmarks[shoulder, :3] - shoulder_before
 
 
 def _onto(p: np.ndarray, line: tuple[np.ndarray, np.ndarray, float]) -> np.ndarray | None:
