@@ -270,7 +270,10 @@ def _filtered(capture: RgbdCapture, mode: str) -> np.ndarray:
         return np.stack([s.landmarks for s in smooth_offline(samples)])
     p = defaults("camera_node")
     f = OneEuroFilter(
-        min_cutoff_hz=float(p["filter_min_cutoff_hz"]), beta=float(p["filter_beta"]), shared=True
+        min_cutoff_hz=float(p["filter_min_cutoff_hz"]),
+        beta=float(p["filter_beta"]),
+        shared=True,
+        lead=float(p["filter_lead"]),
     )
     out = capture.landmarks.copy()
     for i, t in enumerate(capture.times_s):

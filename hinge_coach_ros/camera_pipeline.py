@@ -536,12 +536,15 @@ class CameraPipeline:
         window_radius_px: int = 4,
         min_cutoff_hz: float = 1.5,
         beta: float = 5.0,
+        lead: float = 0.5,
         live_filter: bool = True,
     ) -> None:
         self.estimator = estimator
         self.window_radius_px = window_radius_px
         self.filter = (
-            OneEuroFilter(min_cutoff_hz=min_cutoff_hz, beta=beta, shared=True) if live_filter else None
+            OneEuroFilter(min_cutoff_hz=min_cutoff_hz, beta=beta, shared=True, lead=lead)
+            if live_filter
+            else None
         )
         self.sagittal_lift = SagittalLift()
 

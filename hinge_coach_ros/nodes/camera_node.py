@@ -219,6 +219,7 @@ class CameraNode(Node):
             window_radius_px=self.params["lift_window_px"],
             min_cutoff_hz=self.params["filter_min_cutoff_hz"],
             beta=self.params["filter_beta"],
+            lead=self.params["filter_lead"],
         )
 
     def _poll(self) -> None:
