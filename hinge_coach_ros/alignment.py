@@ -341,6 +341,7 @@ BASELINE_FRAMES = 60  # the baselines are medians over the last 2 s of standing 
 # not a crossing time.
 DESCENT_LOW_FRACTION, DESCENT_HIGH_FRACTION = 0.2, 0.8
 DESCENT_MIN_SEEN_FRACTION = 0.5
+DESCENT_END_GAP_S = 0.2  # a descent's last sample this long before the next: its end not seen
 # A rep on placed legs with at most this share of its descent seen was made up by the pose
 # model where the camera sees the legs (_made_up_by_the_model).
 MADE_UP_MAX_SEEN_FRACTION = 0.2
@@ -574,14 +575,19 @@ def _rep_descent_time_s(rep: dict | None) -> float:
     if rep is None:
         return math.nan
     end, hips = rep["descent_end"], rep["hips"]
-    key = (end, hips[0][0] if hips else None)
+    next_s = hips[end][0] if len(hips) > end else None  # the first sample after the descent
+    key = (end, hips[0][0] if hips else None, next_s)
     if rep.get("descent_time", (None,))[0] != key:
         samples = np.array(list(itertools.islice(hips, end)), dtype=float).reshape(-1, 2)
         time_s = descent_time_s(samples[:, 0], samples[:, 1], rep["standing_hip"])
         # Not timed on a hip angle that was mostly a guess (the hips or knees placed, not seen).
         frames, seen = rep["descent_frames"], rep["descent_frames_seen"]
         mostly_seen = frames > 0 and seen >= DESCENT_MIN_SEEN_FRACTION * frames
-        rep["descent_time"] = (key, time_s if mostly_seen else math.nan)
+        # Nor on a descent whose end was not seen: turned away half-way down and back at the
+        # bottom, the samples stop half-way, and the time to four fifths of that half read
+        # 0.31-0.32 s (fast_descent on a controlled rep, at the threshold's edge).
+        end_seen = next_s is None or len(samples) == 0 or next_s - samples[-1, 0] <= DESCENT_END_GAP_S
+        rep["descent_time"] = (key, time_s if mostly_seen and end_seen else math.nan)
     return rep["descent_time"][1]
 
 
@@ -849,7 +855,11 @@ class HingeEngine:
         if self.phase not in ("setup", "lockout"):
             self._standing_since = None
             return
-        self._standing_hip_deg = min(self._standing_hip_deg, a.hip_flexion_deg)
+        # On the hip's median over HIP_STEADY_S, not a frame's: the live filter's lead
+        # overshoots where a fast ascent stops, and a frame reading 20 deg back put the next
+        # rep's start that much too low (the standing hip read as a descent, and a banana back
+        # went unjudged).
+        self._standing_hip_deg = min(self._standing_hip_deg, self._steady_hip_deg())
         # Standing tall: a slow patient holds an incomplete top, and later stands up from it,
         # for seconds under bottom_speed_dps (the synthetic athlete at a quarter to a third of
         # its pace: a trunk baseline taken there, 20 deg forward, read the next clean lockout
@@ -981,8 +991,13 @@ class HingeEngine:
                         check.reset()
             elif abs(speed) < fall_stop and hip >= p["min_rep_hip_flexion_deg"]:
                 self.phase = "bottom"
-            elif speed < -fall_stop and hip >= p["min_rep_hip_flexion_deg"]:
-                self.phase = "ascent"  # turned around without a pause
+            elif speed < -fall_stop and self._speed_dps < 0 and hip >= p["min_rep_hip_flexion_deg"]:
+                # Turned around without a pause: the slope and this frame's own speed both
+                # rising. BlazePose throwing the hips up for 5 frames mid-descent dragged the
+                # slope negative while the hips went back down at 300 deg/s; read as a turn, the
+                # 5 frames then closed the rep as locked out (the rendered box lift at 45 deg
+                # at a third of its pace, through the live filter's lead).
+                self.phase = "ascent"
         elif self.phase == "bottom":
             speed, fall_stop, _ = self._rep_speed_dps(self._hip_slope_dps(t, TOP_STALL_S))
             if speed < -fall_stop:
