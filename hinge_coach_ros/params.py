@@ -187,9 +187,9 @@ CAMERA_NODE: tuple[Param, ...] = (
     ),
     Param(
         "filter_lead",
-        0.5,
+        0.7,
         "One-euro filter: share of its own lag taken back by leading along the landmarks' speed "
-        "(0: plain one-euro). 0.5 cut a hinge's lag from 52 to 30 ms; 1 overshoots the turn at the bottom.",
+        "(0: plain one-euro). 0.7 cut a hinge's lag from 52 to 21 ms; 1 overshoots the turn at the bottom.",
         min=0.0,
         max=1.0,
     ),
