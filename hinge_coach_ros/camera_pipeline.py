@@ -24,6 +24,7 @@ from .geometry import SIDE_ON_MAX_DEG
 from .kernels import back_profile, deproject_depth, fit_plane_ransac, lift_landmarks, limb_sections
 from .landmarks import INDEX, LANDMARK_NAMES, PAIRED_PARTS
 from .monocular import SagittalLift
+from .params import defaults
 from .pose import PoseEstimator, PoseResult
 from .sources import Frame, Intrinsics
 
@@ -523,6 +524,9 @@ def floor_up(depth_m: np.ndarray, intrinsics: Intrinsics, person: np.ndarray | N
     return normal if ok and inliers >= 200 else None
 
 
+_CAMERA_NODE = defaults("camera_node")  # the camera node's parameters: one definition
+
+
 class CameraPipeline:
     """Pose, lifting and (live) filtering of one frame at a time.
 
@@ -533,10 +537,10 @@ class CameraPipeline:
     def __init__(
         self,
         estimator: PoseEstimator,
-        window_radius_px: int = 4,
-        min_cutoff_hz: float = 1.5,
-        beta: float = 5.0,
-        lead: float = 0.5,
+        window_radius_px: int = int(_CAMERA_NODE["lift_window_px"]),
+        min_cutoff_hz: float = float(_CAMERA_NODE["filter_min_cutoff_hz"]),
+        beta: float = float(_CAMERA_NODE["filter_beta"]),
+        lead: float = float(_CAMERA_NODE["filter_lead"]),
         live_filter: bool = True,
     ) -> None:
         self.estimator = estimator

@@ -3,10 +3,11 @@
 The one-euro filter (Casiez, Roussel and Vogel, CHI 2012) smooths hard when a
 joint is still (jitter is what shows then) and little when it moves fast (lag
 is what shows then), so the feedback stays immediate. It is causal, so it
-still lags a moving joint a little; ``lead`` takes part of that lag back by
-leading the output along the filter's own speed estimate. A recording analyzed after the fact has
-the future frames too: ``zero_phase_lowpass`` runs a Butterworth low-pass
-forward and then backward, which cancels its phase, so it smooths without lag.
+still lags a moving joint a little; ``lead`` takes that lag back by leading
+the output along the filter's own speed estimate. A recording analyzed after
+the fact has the future frames too: ``zero_phase_lowpass`` runs a Butterworth
+low-pass forward and then backward, which cancels its phase, so it smooths
+without lag.
 """
 
 from __future__ import annotations
