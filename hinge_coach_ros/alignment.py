@@ -342,6 +342,7 @@ BASELINE_FRAMES = 60  # the baselines are medians over the last 2 s of standing 
 DESCENT_LOW_FRACTION, DESCENT_HIGH_FRACTION = 0.2, 0.8
 DESCENT_MIN_SEEN_FRACTION = 0.5
 DESCENT_END_GAP_S = 0.2  # a descent's last sample this long before the next: its end not seen
+THROWN_MAX_FRAMES = 5  # a descent's timing rides out the hips thrown back this many frames
 # A rep on placed legs with at most this share of its descent seen was made up by the pose
 # model where the camera sees the legs (_made_up_by_the_model).
 MADE_UP_MAX_SEEN_FRACTION = 0.2
@@ -544,7 +545,9 @@ def descent_time_s(
     to its highest sample: BlazePose now and then throws the hips 30-40 deg too deep for a
     few frames on the way down (a box at 45 deg), and such a spike is no bottom. Each
     level's crossing is the last one before the end, interpolated between frames, so a
-    wobble while standing or a spike on the way does not count. NaN with fewer than 3
+    wobble while standing or a spike on the way does not count; at the low level, not after
+    the hips were thrown back below it for at most THROWN_MAX_FRAMES (a pose model's, not a
+    person's: one who goes back below a fifth of the depth stays longer). NaN with fewer than 3
     samples, or when the series never stood below the low level or ends below the high one.
     """
     finite = np.isfinite(hip_deg) & np.isfinite(times_s)
@@ -559,11 +562,21 @@ def descent_time_s(
         return math.nan
 
     def crossing(fraction: float) -> float:
-        level = standing_hip_deg + fraction * depth
-        below = np.nonzero(hip_deg < level)[0]
-        if len(below) == 0 or below[-1] == len(hip_deg) - 1:
+        below = hip_deg < standing_hip_deg + fraction * depth
+        # Runs of samples below the level: the last is where the descent crossed it for good.
+        # At the low level, not a run of a few frames after an earlier one: BlazePose throwing
+        # the hips back up for 4-5 frames half-way down put the last crossing after them, and
+        # the descent read fast from there. Passing over such a run can only lengthen the
+        # time (no false fast descent); at the high level it would shorten it (after a spike
+        # too deep, the path below the level until the real crossing is such a run).
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], below.astype(np.int8), [0]])))
+        runs = list(zip(edges[::2], edges[1::2]))
+        while fraction == low and len(runs) > 1 and runs[-1][1] - runs[-1][0] <= THROWN_MAX_FRAMES:
+            runs.pop()
+        if not runs or runs[-1][1] == len(hip_deg):
             return math.nan
-        j = below[-1]  # the last sample below the level; the next one is at or above it
+        j = runs[-1][1] - 1  # the last sample below the level; the next one is at or above it
+        level = standing_hip_deg + fraction * depth
         h0, h1 = hip_deg[j], hip_deg[j + 1]
         return float(times_s[j] + (level - h0) / (h1 - h0) * (times_s[j + 1] - times_s[j]))
 
