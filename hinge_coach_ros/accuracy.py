@@ -262,19 +262,12 @@ def capture_rgbd(recording: Path, preset: str, name: str) -> RgbdCapture:
 
 def _filtered(capture: RgbdCapture, mode: str) -> np.ndarray:
     from .analysis import SkeletonSample, smooth_offline
-    from .filters import OneEuroFilter
-    from .params import defaults
+    from .camera_pipeline import live_filter
 
     if mode == "offline":
         samples = [SkeletonSample(t, lm, None, None) for t, lm in zip(capture.times_s, capture.landmarks)]
         return np.stack([s.landmarks for s in smooth_offline(samples)])
-    p = defaults("camera_node")
-    f = OneEuroFilter(
-        min_cutoff_hz=float(p["filter_min_cutoff_hz"]),
-        beta=float(p["filter_beta"]),
-        shared=True,
-        lead=float(p["filter_lead"]),
-    )
+    f = live_filter()
     out = capture.landmarks.copy()
     for i, t in enumerate(capture.times_s):
         if np.isfinite(out[i, :, :3]).any():

@@ -561,8 +561,9 @@ def descent_time_s(
     if depth <= 0.0:
         return math.nan
 
-    def crossing(fraction: float) -> float:
-        below = hip_deg < standing_hip_deg + fraction * depth
+    def crossing(fraction: float, ride_out_throws: bool) -> float:
+        level = standing_hip_deg + fraction * depth
+        below = hip_deg < level
         # Runs of samples below the level: the last is where the descent crossed it for good.
         # At the low level, not a run of a few frames after an earlier one: BlazePose throwing
         # the hips back up for 4-5 frames half-way down put the last crossing after them, and
@@ -571,16 +572,15 @@ def descent_time_s(
         # too deep, the path below the level until the real crossing is such a run).
         edges = np.flatnonzero(np.diff(np.concatenate([[0], below.astype(np.int8), [0]])))
         runs = list(zip(edges[::2], edges[1::2]))
-        while fraction == low and len(runs) > 1 and runs[-1][1] - runs[-1][0] <= THROWN_MAX_FRAMES:
+        while ride_out_throws and len(runs) > 1 and runs[-1][1] - runs[-1][0] <= THROWN_MAX_FRAMES:
             runs.pop()
         if not runs or runs[-1][1] == len(hip_deg):
             return math.nan
         j = runs[-1][1] - 1  # the last sample below the level; the next one is at or above it
-        level = standing_hip_deg + fraction * depth
         h0, h1 = hip_deg[j], hip_deg[j + 1]
         return float(times_s[j] + (level - h0) / (h1 - h0) * (times_s[j + 1] - times_s[j]))
 
-    return crossing(high) - crossing(low)
+    return crossing(high, ride_out_throws=False) - crossing(low, ride_out_throws=True)
 
 
 def _rep_descent_time_s(rep: dict | None) -> float:
