@@ -262,12 +262,12 @@ def capture_rgbd(recording: Path, preset: str, name: str) -> RgbdCapture:
 
 def _filtered(capture: RgbdCapture, mode: str) -> np.ndarray:
     from .analysis import SkeletonSample, smooth_offline
-    from .camera_pipeline import live_filter
+    from .camera_pipeline import landmark_filter
 
     if mode == "offline":
         samples = [SkeletonSample(t, lm, None, None) for t, lm in zip(capture.times_s, capture.landmarks)]
         return np.stack([s.landmarks for s in smooth_offline(samples)])
-    f = live_filter()
+    f = landmark_filter()
     out = capture.landmarks.copy()
     for i, t in enumerate(capture.times_s):
         if np.isfinite(out[i, :, :3]).any():

@@ -527,7 +527,7 @@ def floor_up(depth_m: np.ndarray, intrinsics: Intrinsics, person: np.ndarray | N
 _CAMERA_NODE = defaults("camera_node")  # the camera node's parameters: one definition
 
 
-def live_filter(
+def landmark_filter(
     min_cutoff_hz: float = float(_CAMERA_NODE["filter_min_cutoff_hz"]),
     beta: float = float(_CAMERA_NODE["filter_beta"]),
     lead: float = float(_CAMERA_NODE["filter_lead"]),
@@ -554,7 +554,7 @@ class CameraPipeline:
     ) -> None:
         self.estimator = estimator
         self.window_radius_px = window_radius_px
-        self.filter = live_filter(min_cutoff_hz, beta, lead) if live_filter else None
+        self.filter = landmark_filter(min_cutoff_hz, beta, lead) if live_filter else None
         self.sagittal_lift = SagittalLift()
 
     def process(self, frame: Frame) -> SkeletonFrame | None:
